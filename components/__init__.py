@@ -1,0 +1,1 @@
+"""redis-ha: Pulumi components and the pure renderers and settings they use."""

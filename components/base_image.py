@@ -1,0 +1,34 @@
+"""The base image both nodes' disks are cloned from, uploaded once into the storage pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_libvirt as libvirt
+
+from components.settings import Settings
+
+
+@dataclass
+class BaseImageArgs:
+    settings: Settings
+    """Validated configuration: baseImage (path or URL), storagePool, clusterName."""
+
+
+class BaseImage(pulumi.ComponentResource):
+    volume_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BaseImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("redis-ha:index:BaseImage", name, None, opts)
+        settings = args.settings
+        volume = libvirt.Volume(
+            f"{name}-volume",
+            name=f"{settings.cluster_name}-base.qcow2",
+            pool=settings.storage_pool,
+            source=settings.base_image,
+            format="qcow2",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.volume_id = volume.id
+        self.register_outputs({"volumeId": self.volume_id})

@@ -1,0 +1,64 @@
+"""Cloud-init documents for one node (pure: rendered with pyyaml, unit-tested without Pulumi)."""
+
+from __future__ import annotations
+
+import yaml
+
+from components.settings import Node, Settings
+
+BOND = "bond0"
+NIC_NAMES = ("nic0", "nic1")
+
+
+def _dump(document: dict[str, object]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
+def render_hosts(settings: Settings) -> str:
+    """/etc/hosts with both node names on their bond addresses: the redis agent replicates to
+    `<node name>` and corosync must not resolve the local name to a loopback address."""
+    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+    lines += [f"{node.ip} {node.name}" for node in settings.nodes]
+    return "\n".join(lines) + "\n"
+
+
+def render_user_data(settings: Settings, node: Node) -> str:
+    document: dict[str, object] = {
+        "hostname": node.name,
+        "preserve_hostname": False,
+        # Our /etc/hosts is authoritative; cloud-init's would map the hostname to 127.0.1.1.
+        "manage_etc_hosts": False,
+        "write_files": [{"path": "/etc/hosts", "owner": "root:root", "permissions": "0644",
+                         "content": render_hosts(settings)}],
+        "users": [{
+            "name": settings.ssh_user,
+            "shell": "/bin/bash",
+            "sudo": "ALL=(ALL) NOPASSWD:ALL",
+            "lock_passwd": True,
+            "ssh_authorized_keys": [settings.ssh_public_key],
+        }],
+        "ssh_pwauth": False,
+        "disable_root": True,
+    }
+    return "#cloud-config\n" + _dump(document)
+
+
+def render_meta_data(settings: Settings, node: Node) -> str:
+    # A stable instance-id: a new one would make cloud-init treat a reboot as a first boot.
+    return _dump({"instance-id": f"{settings.cluster_name}-{node.name}", "local-hostname": node.name})
+
+
+def render_network_config(settings: Settings, node: Node) -> str:
+    """Network-config v2: both NICs matched by MAC, bonded active-backup, static address on the bond."""
+    ethernets = {
+        name: {"match": {"macaddress": mac}, "set-name": name, "dhcp4": False, "dhcp6": False}
+        for name, mac in zip(NIC_NAMES, node.macs, strict=True)
+    }
+    bond = {
+        "interfaces": list(NIC_NAMES),
+        "addresses": [f"{node.ip}/{settings.prefix_length}"],
+        "routes": [{"to": "default", "via": settings.gateway}],
+        "nameservers": {"addresses": list(settings.nameservers)},
+        "parameters": {"mode": "active-backup", "primary": NIC_NAMES[0], "mii-monitor-interval": 100},
+    }
+    return _dump({"version": 2, "ethernets": ethernets, "bonds": {BOND: bond}})

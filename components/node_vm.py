@@ -1,0 +1,84 @@
+"""One cluster node: a disk cloned from the base image, its cloud-init seed, and the domain
+with two NICs on the cluster network (bonded inside the guest by the network-config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_libvirt as libvirt
+
+from components.cloud_init import render_meta_data, render_network_config, render_user_data
+from components.domain_xml import render_tcg_xslt
+from components.settings import Node, Settings
+
+GIB = 1024**3
+
+
+@dataclass
+class NodeVmArgs:
+    settings: Settings
+    """Validated configuration (sizes, domain type, pool, boot options)."""
+    node: Node
+    """This node's name, bond address and the MACs of its two NICs."""
+    base_volume_id: pulumi.Input[str]
+    """The base image volume the node's disk is a copy-on-write clone of."""
+    network_name: pulumi.Input[str]
+    """The libvirt network both NICs attach to."""
+
+
+class NodeVm(pulumi.ComponentResource):
+    domain_id: pulumi.Output[str]
+    name: str
+    ip: str
+
+    def __init__(self, name: str, args: NodeVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("redis-ha:index:NodeVm", name, None, opts)
+        settings, node = args.settings, args.node
+        child = pulumi.ResourceOptions(parent=self)
+
+        disk = libvirt.Volume(
+            f"{name}-disk",
+            name=f"{settings.cluster_name}-{node.name}.qcow2",
+            pool=settings.storage_pool,
+            base_volume_id=args.base_volume_id,
+            size=settings.disk_gib * GIB,
+            format="qcow2",
+            opts=child,
+        )
+        seed = libvirt.CloudInitDisk(
+            f"{name}-cloudinit",
+            name=f"{settings.cluster_name}-{node.name}-seed.iso",
+            pool=settings.storage_pool,
+            user_data=render_user_data(settings, node),
+            meta_data=render_meta_data(settings, node),
+            network_config=render_network_config(settings, node),
+            opts=child,
+        )
+        direct_boot = bool(settings.kernel)
+        domain = libvirt.Domain(
+            f"{name}-domain",
+            name=f"{settings.cluster_name}-{node.name}",
+            type=settings.domain_type,
+            vcpu=settings.vcpus,
+            memory=settings.memory_mib,
+            disks=[libvirt.DomainDiskArgs(volume_id=disk.id)],
+            cloudinit=seed.id,
+            network_interfaces=[
+                libvirt.DomainNetworkInterfaceArgs(network_name=args.network_name, mac=mac)
+                for mac in node.macs
+            ],
+            consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
+            kernel=settings.kernel if direct_boot else None,
+            initrd=settings.initrd or None,
+            cmdlines=[{"_": settings.kernel_cmdline}] if direct_boot and settings.kernel_cmdline else None,
+            xml=libvirt.DomainXmlArgs(xslt=render_tcg_xslt(settings.tcg_tb_cache_mib))
+            if settings.domain_type == "qemu" and settings.tcg_tb_cache_mib else None,
+            autostart=True,
+            running=True,
+            opts=child,
+        )
+        self.domain_id = domain.id
+        self.name = node.name
+        self.ip = node.ip
+        self.register_outputs({"domainId": self.domain_id, "name": node.name, "ip": node.ip})

@@ -1,0 +1,74 @@
+"""The two-node Pacemaker/Corosync cluster on the node VMs, built step by step over SSH."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.node_vm import NodeVm
+from components.pcs_plan import cluster_properties
+from components.settings import Settings
+from components.steps import run_script
+
+
+@dataclass
+class PacemakerClusterArgs:
+    settings: Settings
+    """Validated configuration: cluster name, secrets, timing, package mirror, boot policy."""
+    vms: tuple[NodeVm, NodeVm]
+    """The two node VMs, in node order; the first one runs the cluster-wide pcs commands."""
+
+
+class PacemakerCluster(pulumi.ComponentResource):
+    ready: pulumi.Resource
+    """The last step: the cluster is formed, started and its properties set."""
+    installed: tuple[pulumi.Resource, pulumi.Resource]
+    """Per node: the cluster and Redis packages are installed."""
+
+    def __init__(self, name: str, args: PacemakerClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("redis-ha:index:PacemakerCluster", name, None, opts)
+        settings = args.settings
+        hacluster_password = pulumi.Output.secret(settings.hacluster_password + "\n")
+        first, second = settings.nodes
+
+        per_node_ready = []
+        installed = []
+        for node, vm in zip(settings.nodes, args.vms, strict=True):
+            prefix = f"{name}-{node.name}"
+            # A replaced VM is a new machine: every step re-runs on it.
+            vm_trigger = [vm.domain_id]
+            wait = run_script(f"{prefix}-wait", settings, node, "wait_ready.sh", [settings.ready_timeout_s],
+                              parent=self, depends_on=[vm], triggers=vm_trigger)
+            install = run_script(f"{prefix}-install", settings, node, "install_packages.sh",
+                                 [settings.package_mirror, str(settings.package_mirror_insecure).lower()],
+                                 parent=self, depends_on=[wait], triggers=vm_trigger)
+            firewall = run_script(f"{prefix}-firewall", settings, node, "firewall_cluster.sh",
+                                  parent=self, depends_on=[install], triggers=vm_trigger)
+            hacluster = run_script(f"{prefix}-hacluster", settings, node, "hacluster_password.sh",
+                                   parent=self, depends_on=[firewall], stdin=hacluster_password,
+                                   triggers=vm_trigger)
+            installed.append(install)
+            per_node_ready.append(hacluster)
+
+        auth = run_script(f"{name}-auth", settings, first, "cluster_auth.sh",
+                          [first.name, first.ip, second.name, second.ip],
+                          parent=self, depends_on=per_node_ready, stdin=hacluster_password)
+        setup = run_script(
+            f"{name}-setup", settings, first, "cluster_setup.sh",
+            [settings.cluster_name, first.name, first.ip, second.name, second.ip,
+             settings.corosync_token_ms, settings.corosync_consensus_ms, settings.cluster_ready_timeout_s],
+            parent=self, depends_on=[auth], undo=("cluster_destroy.sh", [settings.cluster_name]),
+        )
+        boot = [
+            run_script(f"{name}-{node.name}-boot", settings, node, "cluster_boot.sh",
+                       [str(settings.start_cluster_at_boot).lower()], parent=self, depends_on=[setup])
+            for node in settings.nodes
+        ]
+        properties = run_script(f"{name}-properties", settings, first, "cluster_properties.sh",
+                                cluster_properties(settings), parent=self, depends_on=boot)
+
+        self.ready = properties
+        self.installed = (installed[0], installed[1])
+        self.register_outputs({"clusterName": settings.cluster_name, "setupStdout": setup.stdout,
+                               "propertiesStdout": properties.stdout})

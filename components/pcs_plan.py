@@ -1,0 +1,78 @@
+"""pcs commands for the VIP, the promotable Redis and their constraints (pure).
+
+Rendered as argument lists (without the leading ``pcs``) and serialised one command per line,
+tab-separated, for scripts/cib_apply.sh, which builds them in a copy of the CIB and pushes
+only a difference.
+"""
+
+from __future__ import annotations
+
+from components.cloud_init import BOND
+from components.redis_conf import DEBIAN_CONFIG_PATH
+from components.settings import Settings
+
+VIP_RESOURCE = "vip"
+REDIS_RESOURCE = "redis"
+REDIS_CLONE = f"{REDIS_RESOURCE}-clone"
+OWNED_RESOURCES = (VIP_RESOURCE, REDIS_RESOURCE)
+
+
+def vip_command(settings: Settings) -> list[str]:
+    return [
+        "resource", "create", VIP_RESOURCE, "ocf:heartbeat:IPaddr2",
+        f"ip={settings.vip}", f"cidr_netmask={settings.prefix_length}", f"nic={BOND}",
+        "op", "monitor", f"interval={settings.vip_monitor_interval_s}s",
+        f"timeout={settings.monitor_timeout_s}s",
+        "meta", f"resource-stickiness={settings.resource_stickiness}",
+    ]
+
+
+def redis_command(settings: Settings, config_path: str = DEBIAN_CONFIG_PATH) -> list[str]:
+    op_timeout = f"timeout={settings.redis_operation_timeout_s}s"
+    monitor_timeout = f"timeout={settings.monitor_timeout_s}s"
+    return [
+        "resource", "create", REDIS_RESOURCE, "ocf:heartbeat:redis",
+        f"config={config_path}", f"port={settings.redis_port}",
+        "op", "monitor", f"interval={settings.redis_promoted_monitor_interval_s}s", "role=Promoted", monitor_timeout,
+        "op", "monitor", f"interval={settings.redis_unpromoted_monitor_interval_s}s", "role=Unpromoted", monitor_timeout,
+        "op", "start", op_timeout,
+        "op", "stop", op_timeout,
+        "op", "promote", op_timeout,
+        "op", "demote", op_timeout,
+        "op", "notify", op_timeout,
+        # migration-threshold=1: after a crash the master role moves to the replica, which has
+        # every acknowledged write, instead of restarting the crashed server in place.
+        "meta", f"migration-threshold={settings.migration_threshold}",
+        f"failure-timeout={settings.failure_timeout_s}s",
+        f"resource-stickiness={settings.resource_stickiness}",
+        # The agent needs notifications to repoint the replica at a new master.
+        "promotable", "notify=true",
+    ]
+
+
+def constraint_commands() -> list[list[str]]:
+    return [
+        # The VIP only ever sits where the Redis master is...
+        ["constraint", "colocation", "add", VIP_RESOURCE, "with", "Promoted", REDIS_CLONE, "INFINITY"],
+        # ...and arrives only after promotion has finished there.
+        ["constraint", "order", "promote", REDIS_CLONE, "then", "start", VIP_RESOURCE],
+    ]
+
+
+def resource_plan(settings: Settings) -> list[list[str]]:
+    return [vip_command(settings), redis_command(settings), *constraint_commands()]
+
+
+def serialise(plan: list[list[str]]) -> str:
+    for command in plan:
+        for argument in command:
+            if "\t" in argument or "\n" in argument:
+                raise ValueError(f"pcs argument {argument!r} contains a tab or newline")
+    return "".join("\t".join(command) + "\n" for command in plan)
+
+
+def cluster_properties(settings: Settings) -> list[str]:
+    """NAME=VALUE pairs for scripts/cluster_properties.sh."""
+    # Fencing mode "none" is the recipe's: without a fence device Pacemaker would refuse to
+    # start any resource while stonith-enabled is true.
+    return [f"stonith-enabled={'false' if settings.fencing == 'none' else 'true'}"]

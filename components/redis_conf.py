@@ -1,0 +1,38 @@
+"""redis.conf for one node (pure). The text holds the Redis password: treat it as a secret."""
+
+from __future__ import annotations
+
+from components.settings import Node, Settings
+
+DEBIAN_CONFIG_PATH = "/etc/redis/redis.conf"
+
+
+def render_redis_conf(settings: Settings, node: Node) -> str:
+    lines = [
+        "# Managed by redis-ha (Pulumi): edits are overwritten on the next `pulumi up`.",
+        "# Pacemaker's ocf:heartbeat:redis agent starts this server as a replica and promotes",
+        "# one node; there is deliberately no replicaof line.",
+        # The node address for the peer's replication, the VIP for clients, loopback for
+        # local tools. The VIP is bound before it exists thanks to ip_nonlocal_bind.
+        f"bind 127.0.0.1 {node.ip} {settings.vip}",
+        "protected-mode yes",
+        f"port {settings.redis_port}",
+        f"requirepass {settings.redis_password}",
+        # The agent has no masterauth of its own: the replica authenticates with this.
+        f"masterauth {settings.redis_password}",
+        "dir /var/lib/redis",
+        # Every acknowledged write is on disk before the reply: a master that Pacemaker
+        # restarts in place reloads all of it instead of an older RDB snapshot, so it can
+        # never be promoted with (and resync the replica from) stale data.
+        "appendonly yes",
+        "appendfsync always",
+        'save ""',
+        # A replica must never accept writes that the master would not see.
+        "replica-read-only yes",
+        "replica-serve-stale-data yes",
+        "tcp-keepalive 60",
+        "timeout 0",
+        "loglevel notice",
+        "logfile /var/log/redis/redis-server.log",
+    ]
+    return "\n".join(lines) + "\n"

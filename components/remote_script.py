@@ -1,0 +1,28 @@
+"""How a script from scripts/ becomes a remote command line (pure).
+
+The script's text travels inside the command (``bash -c``), so the node needs no copy of the
+repository and an edited script changes the command Pulumi compares. Arguments are quoted
+one by one; secrets never go here: they go on stdin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from pathlib import Path
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def script_text(script: str) -> str:
+    return (SCRIPTS_DIR / script).read_text(encoding="utf-8")
+
+
+def script_hash(script: str) -> str:
+    return hashlib.sha256(script_text(script).encode()).hexdigest()
+
+
+def command_line(script: str, *args: str | int) -> str:
+    """``sudo bash -c '<script>' <script> <args...>``: $0 is the script's name, $1... its args."""
+    quoted = " ".join(shlex.quote(str(arg)) for arg in args)
+    return f"sudo bash -c {shlex.quote(script_text(script))} {shlex.quote(script)} {quoted}".rstrip()

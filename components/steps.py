@@ -1,0 +1,64 @@
+"""A provisioning step: one script from scripts/ run on a node over SSH."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_command as command
+
+from components.remote_script import command_line, script_hash
+from components.settings import Node, Settings
+
+# The SSH dial is retried this many times (pulumi-command backs off between attempts).
+DIAL_ATTEMPTS = 100
+DIAL_TIMEOUT_S = 15
+
+
+def connection(settings: Settings, node: Node) -> command.remote.ConnectionArgs:
+    return command.remote.ConnectionArgs(
+        host=node.ip,
+        user=settings.ssh_user,
+        private_key=pulumi.Output.secret(settings.ssh_private_key),
+        dial_error_limit=DIAL_ATTEMPTS,
+        per_dial_timeout=DIAL_TIMEOUT_S,
+    )
+
+
+def run_script(
+    resource_name: str,
+    settings: Settings,
+    node: Node,
+    script: str,
+    args: Sequence[str | int] = (),
+    *,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource],
+    stdin: pulumi.Input[str] | None = None,
+    undo: tuple[str, Sequence[str | int]] | None = None,
+    triggers: Sequence[pulumi.Input[str]] = (),
+) -> command.remote.Command:
+    """Run ``script`` with quoted ``args`` (and a secret on ``stdin``) on ``node``.
+
+    The create command embeds the script, so editing it re-runs the step as an update. A step
+    without an undo also lists the script's hash in ``triggers``; a step with an undo does
+    not, because a trigger means replace, and replacing would run the undo (destroying the
+    cluster or its resources) before running the step again.
+    """
+    all_triggers: list[pulumi.Input[str]] = list(triggers)
+    if undo is None:
+        all_triggers.append(script_hash(script))
+    return command.remote.Command(
+        resource_name,
+        connection=connection(settings, node),
+        create=command_line(script, *args),
+        delete=command_line(undo[0], *undo[1]) if undo else None,
+        stdin=stdin,
+        triggers=all_triggers,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(depends_on),
+            delete_before_replace=undo is not None,
+            additional_secret_outputs=["stdin"],
+        ),
+    )

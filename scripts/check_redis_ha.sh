@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fails unless, within the timeout, the VIP answers as a Redis master (with AUTH) and the
+# other node is a connected, online replica. Polls; prints the state it last saw.
+# Usage: check_redis_ha.sh VIP PORT TIMEOUT_SECONDS < redis-password
+set -euo pipefail
+
+vip="$1" port="$2" timeout_s="$3"
+IFS= read -r REDISCLI_AUTH
+# The password reaches redis-cli through its environment, never through argv.
+export REDISCLI_AUTH
+
+cli() {
+  timeout 10 redis-cli -h "$vip" -p "$port" "$@" 2>&1 | tr -d '\r'
+}
+
+deadline=$((SECONDS + timeout_s))
+last=""
+while ((SECONDS < deadline)); do
+  role="$(cli ROLE | head -n1 || true)"
+  replication="$(cli INFO replication || true)"
+  if [[ "$role" == "master" ]] && grep -qx 'connected_slaves:1' <<<"$replication" \
+     && grep -q '^slave0:.*state=online' <<<"$replication"; then
+    echo "ready: $vip:$port is master on $(crm_resource --locate --resource vip 2>/dev/null | sed 's/.*running on: //')"
+    grep '^slave0:' <<<"$replication"
+    exit 0
+  fi
+  last="role=${role:-none}; $(grep -E '^(connected_slaves|slave0):' <<<"$replication" | tr '\n' ' ')"
+  sleep 2
+done
+echo "error: $vip:$port not a master with an online replica after ${timeout_s}s (last: $last)" >&2
+pcs status >&2 || true
+exit 1

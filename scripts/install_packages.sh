@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs the cluster and Redis packages with the distribution's package manager
+# (apt on Debian-family, dnf with the HighAvailability repository on RHEL-family).
+# Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false)
+# MIRROR_URL, when set, is the only package source used (hosts without internet).
+set -euo pipefail
+
+mirror="$1"
+insecure="$2"
+
+# shellcheck source=/dev/null
+. /etc/os-release
+family=""
+for id in ${ID:-} ${ID_LIKE:-}; do
+  case "$id" in
+    debian|ubuntu) family=debian; break ;;
+    rhel|centos|fedora|rocky|almalinux) family=rhel; break ;;
+  esac
+done
+
+install_debian() {
+  # mmdebstrap-like minimal images lack several Recommends that the stack needs at run
+  # time (crm_mon for pcs, /etc/protocols for firewalld, xmllint for the redis agent),
+  # so they are named explicitly and Recommends are not pulled in.
+  local packages=(pcs pacemaker pacemaker-cli-utils corosync fence-agents resource-agents
+                  redis-server redis-tools firewalld netbase ipset iptables libxml2-utils
+                  net-tools python3)
+  local missing=()
+  local package
+  for package in "${packages[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]]; then
+      missing+=("$package")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "no change: all ${#packages[@]} packages already installed"
+    return
+  fi
+  local apt_options=()
+  if [[ -n "$mirror" ]]; then
+    local list=/etc/apt/redis-ha-mirror.list
+    local trust=""
+    [[ "$insecure" == "true" ]] && trust="[trusted=yes] "
+    printf 'deb %s%s %s main\n' "$trust" "$mirror" "${VERSION_CODENAME:?no VERSION_CODENAME in os-release}" > "$list"
+    apt_options=(-o "Dir::Etc::sourcelist=$list" -o "Dir::Etc::sourceparts=-")
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get "${apt_options[@]}" update -q
+  apt-get "${apt_options[@]}" install -q -y --no-install-recommends "${missing[@]}"
+  echo "changed: installed ${missing[*]}"
+}
+
+install_rhel() {
+  local packages=(pcs pacemaker corosync fence-agents-all resource-agents redis firewalld python3)
+  if rpm -q "${packages[@]}" >/dev/null 2>&1; then
+    echo "no change: all ${#packages[@]} packages already installed"
+    return
+  fi
+  local dnf_options=(-y)
+  if [[ -n "$mirror" ]]; then
+    local gpgcheck=1
+    [[ "$insecure" == "true" ]] && gpgcheck=0
+    printf '[redis-ha-mirror]\nname=redis-ha mirror\nbaseurl=%s\nenabled=1\ngpgcheck=%s\n' \
+      "$mirror" "$gpgcheck" > /etc/yum.repos.d/redis-ha-mirror.repo
+    dnf_options+=(--disablerepo='*' --enablerepo=redis-ha-mirror)
+  else
+    # The repository id differs between releases and rebuilds: highavailability (EL9
+    # rebuilds), ha (EL8 rebuilds), rhel-N-for-ARCH-highavailability-rpms (RHEL).
+    local repo
+    repo="$(dnf repolist --all -q 2>/dev/null | awk 'tolower($1) ~ /^(ha|highavailability|rhel-[0-9]+-for-.*-highavailability-rpms)$/ {print $1; exit}')"
+    if [[ -z "$repo" ]]; then
+      echo "error: no HighAvailability repository found (dnf repolist --all); enable it or set packageMirror" >&2
+      exit 1
+    fi
+    dnf_options+=(--enablerepo="$repo")
+  fi
+  dnf "${dnf_options[@]}" install "${packages[@]}"
+  echo "changed: installed ${packages[*]}"
+}
+
+case "$family" in
+  debian) install_debian ;;
+  rhel) install_rhel ;;
+  *) echo "error: unsupported distribution '${ID:-unknown}' (need Debian- or RHEL-family)" >&2; exit 1 ;;
+esac

@@ -1,0 +1,56 @@
+"""Shared fixtures: a complete, valid configuration as Pulumi would hand it to the program."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components.settings import Settings, load_settings
+
+HACLUSTER_PASSWORD = "hacluster-Secret-1234"
+REDIS_PASSWORD = "redis-Secret-5678-abcd"
+PRIVATE_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0ZXN0a2V5Zm9ydW5pdHRlc3RzMDEyMzQ1Njc4OQ test@redis-ha"
+SECRET_VALUES = (HACLUSTER_PASSWORD, REDIS_PASSWORD, PRIVATE_KEY)
+
+
+@pytest.fixture
+def base_image(tmp_path: Path) -> Path:
+    image = tmp_path / "base.qcow2"
+    image.write_bytes(b"QFI\xfb")
+    return image
+
+
+@pytest.fixture
+def config(base_image: Path) -> dict[str, str]:
+    """Stack configuration without the project prefix, values as strings (as Pulumi stores them)."""
+    return {
+        "baseImage": str(base_image),
+        "networkCidr": "192.168.150.0/24",
+        "sshPublicKey": PUBLIC_KEY,
+        "sshPrivateKey": PRIVATE_KEY,
+        "haclusterPassword": HACLUSTER_PASSWORD,
+        "redisPassword": REDIS_PASSWORD,
+    }
+
+
+@pytest.fixture
+def load(config: dict[str, str]) -> Callable[..., Settings]:
+    """Load settings from the valid config with some keys overridden (None removes a key)."""
+
+    def loader(**overrides: str | None) -> Settings:
+        merged = {**config, **overrides}
+        return load_settings(lambda key: merged.get(key))
+
+    return loader
+
+
+@pytest.fixture
+def settings(load: Callable[..., Settings]) -> Settings:
+    return load()

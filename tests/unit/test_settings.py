@@ -1,0 +1,147 @@
+"""Every validation rule refuses bad input with a message naming the key (one case per rule)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from components.settings import ConfigError, Settings, derive_mac
+from tests.unit.conftest import SECRET_VALUES
+
+
+def test_defaults_are_derived_from_the_network(settings: Settings) -> None:
+    assert settings.gateway == "192.168.150.1"
+    assert settings.vip == "192.168.150.10"
+    assert [(n.name, n.ip) for n in settings.nodes] == [("redis-1", "192.168.150.11"), ("redis-2", "192.168.150.12")]
+    assert settings.nameservers == ("192.168.150.1",)
+    assert settings.corosync_consensus_ms == 3600
+    assert settings.domain_type == "kvm"
+    assert settings.fencing == "none"
+    assert settings.start_cluster_at_boot is False
+
+
+def test_small_network_uses_first_hosts(load: Callable[..., Settings]) -> None:
+    settings = load(networkCidr="10.9.8.0/29")
+    assert (settings.gateway, settings.vip, settings.nodes[0].ip, settings.nodes[1].ip) == (
+        "10.9.8.1", "10.9.8.2", "10.9.8.3", "10.9.8.4")
+
+
+def test_macs_are_deterministic_unicast_and_distinct(load: Callable[..., Settings]) -> None:
+    first, second = load(), load()
+    macs = [mac for node in first.nodes for mac in node.macs]
+    assert macs == [mac for node in second.nodes for mac in node.macs]
+    assert len(set(macs)) == 4
+    assert all(int(mac[:2], 16) & 1 == 0 for mac in macs)
+    assert macs[0] == derive_mac("redis-ha", "redis-1", 0)
+
+
+def test_explicit_values_are_kept(load: Callable[..., Settings]) -> None:
+    settings = load(nodeNames=json.dumps(["alpha", "beta"]), nodeIps=json.dumps(["192.168.150.21", "192.168.150.22"]),
+                    vip="192.168.150.20", redisPort="6380", clientNetworks=json.dumps(["10.0.0.0/8"]),
+                    startClusterAtBoot="true", domainType="qemu")
+    assert [n.name for n in settings.nodes] == ["alpha", "beta"]
+    assert settings.vip == "192.168.150.20"
+    assert settings.redis_port == 6380
+    assert settings.client_networks == ("10.0.0.0/8",)
+    assert settings.start_cluster_at_boot is True
+    assert settings.domain_type == "qemu"
+
+
+def test_secrets_are_not_in_repr(settings: Settings) -> None:
+    text = repr(settings)
+    assert not any(secret in text for secret in SECRET_VALUES)
+
+
+# (overrides, key named in the message, fragment of the message)
+BAD = [
+    ({"domainType": "xen"}, "domainType", "one of kvm, qemu"),
+    ({"baseImage": None}, "baseImage", "required"),
+    ({"baseImage": "/nonexistent/image.qcow2"}, "baseImage", "does not exist"),
+    ({"baseImage": "http://"}, "baseImage", "not a valid URL"),
+    ({"networkCidr": "192.168.150.1/24"}, "networkCidr", "not an IPv4 network"),
+    ({"networkCidr": "192.168.150.0/30"}, "networkCidr", "too small"),
+    ({"networkMode": "bridge"}, "networkMode", "one of nat, route, none"),
+    ({"gateway": "10.0.0.1"}, "gateway", "outside networkCidr"),
+    ({"gateway": "192.168.150.254"}, "gateway", "bridge"),
+    ({"nodeNames": json.dumps(["a", "b", "c"])}, "nodeNames", "exactly two"),
+    ({"nodeNames": json.dumps(["Node_1", "b"])}, "nodeNames", "not a valid hostname"),
+    ({"nodeNames": json.dumps(["same", "same"])}, "nodeNames", "must differ"),
+    ({"nodeNames": "redis-1,redis-2"}, "nodeNames", "list of strings"),
+    ({"nodeIps": json.dumps(["192.168.150.11"])}, "nodeIps", "exactly two"),
+    ({"nodeIps": json.dumps(["192.168.150.11", "10.1.1.1"])}, "nodeIps", "outside networkCidr"),
+    ({"nodeIps": json.dumps(["192.168.150.11", "192.168.150.11"])}, "nodeIps", "must differ"),
+    ({"nodeIps": json.dumps(["192.168.150.0", "192.168.150.12"])}, "nodeIps", "network address"),
+    ({"nodeIps": json.dumps(["192.168.150.255", "192.168.150.12"])}, "nodeIps", "broadcast address"),
+    ({"nodeIps": json.dumps(["192.168.150.1", "192.168.150.12"])}, "nodeIps", "gateway"),
+    ({"nodeIps": json.dumps(["192.168.150.11", "not-an-ip"])}, "nodeIps", "not an IPv4 address"),
+    ({"vip": "192.168.150.1"}, "vip", "gateway"),
+    ({"vip": "192.168.150.11"}, "vip", "node address"),
+    ({"vip": "192.168.151.10"}, "vip", "outside networkCidr"),
+    ({"vip": "192.168.150.255"}, "vip", "broadcast"),
+    ({"nicMacs": json.dumps(["52:54:00:00:00:01"] * 3)}, "nicMacs", "four MACs"),
+    ({"nicMacs": json.dumps(["52:54:00:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03", "zz:54:00:00:00:04"])},
+     "nicMacs", "not a MAC"),
+    ({"nicMacs": json.dumps(["01:00:5e:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03", "52:54:00:00:00:04"])},
+     "nicMacs", "multicast"),
+    ({"nicMacs": json.dumps(["52:54:00:00:00:01", "52:54:00:00:00:01", "52:54:00:00:00:03", "52:54:00:00:00:04"])},
+     "nicMacs", "must all differ"),
+    ({"nameservers": json.dumps(["dns.example"])}, "nameservers", "not an IPv4 address"),
+    ({"clientNetworks": json.dumps(["10.0.0.0/33"])}, "clientNetworks", "not an IPv4 network"),
+    ({"redisPort": "70000"}, "redisPort", "between 1 and 65535"),
+    ({"redisPort": "0"}, "redisPort", "between 1 and 65535"),
+    ({"redisPort": "2224"}, "redisPort", "pcsd"),
+    ({"redisPort": "six"}, "redisPort", "must be an integer"),
+    ({"clusterName": ""}, "clusterName", "must be 1-32"),
+    ({"clusterName": "x" * 33}, "clusterName", "must be 1-32"),
+    ({"sshUser": "root"}, "sshUser", "other than root"),
+    ({"sshPublicKey": "not a key"}, "sshPublicKey", "not an OpenSSH public key"),
+    ({"sshPrivateKey": None}, "sshPrivateKey", "required"),
+    ({"sshPrivateKey": "hunter2-plain"}, "sshPrivateKey", "does not look like"),
+    ({"haclusterPassword": None}, "haclusterPassword", "required"),
+    ({"haclusterPassword": "short"}, "haclusterPassword", "at least 8"),
+    ({"haclusterPassword": "two\nlines-long-enough"}, "haclusterPassword", "single line"),
+    ({"redisPassword": None}, "redisPassword", "required"),
+    ({"redisPassword": "short-pw"}, "redisPassword", "at least 12"),
+    ({"redisPassword": "has a space in it"}, "redisPassword", "whitespace"),
+    ({"packageMirror": "mirror.local/debian"}, "packageMirror", "not an http"),
+    ({"packageMirrorInsecure": "yes"}, "packageMirrorInsecure", "true or false"),
+    ({"fencing": "xvm"}, "fencing", "one of none"),
+    ({"initrd": "/boot/initrd.img"}, "initrd", "needs both"),
+    ({"vcpus": "0"}, "vcpus", "at least 1"),
+    ({"memoryMib": "256"}, "memoryMib", "at least 512"),
+    ({"diskGib": "-1"}, "diskGib", "at least 1"),
+    ({"tcgTbCacheMib": "-5"}, "tcgTbCacheMib", "at least 0"),
+    ({"vipMonitorIntervalSeconds": "0"}, "vipMonitorIntervalSeconds", "at least 1"),
+    ({"redisPromotedMonitorIntervalSeconds": "-3"}, "redisPromotedMonitorIntervalSeconds", "at least 1"),
+    ({"redisUnpromotedMonitorIntervalSeconds": "9"}, "redisUnpromotedMonitorIntervalSeconds", "must differ"),
+    ({"monitorTimeoutSeconds": "0"}, "monitorTimeoutSeconds", "at least 1"),
+    ({"redisOperationTimeoutSeconds": "0"}, "redisOperationTimeoutSeconds", "at least 1"),
+    ({"migrationThreshold": "-1"}, "migrationThreshold", "at least 0"),
+    ({"failureTimeoutSeconds": "-1"}, "failureTimeoutSeconds", "at least 0"),
+    ({"resourceStickiness": "-1"}, "resourceStickiness", "at least 0"),
+    ({"corosyncTokenMs": "0"}, "corosyncTokenMs", "at least 1"),
+    ({"corosyncConsensusMs": "3000"}, "corosyncConsensusMs", "at least 1.2"),
+    ({"readyTimeoutSeconds": "0"}, "readyTimeoutSeconds", "at least 1"),
+    ({"clusterReadyTimeoutSeconds": "0"}, "clusterReadyTimeoutSeconds", "at least 1"),
+    ({"networkCreate": "maybe"}, "networkCreate", "true or false"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key", "fragment"), BAD, ids=[f"{case[1]}-{i}" for i, case in enumerate(BAD)])
+def test_bad_value_is_refused_naming_the_key(load: Callable[..., Settings], overrides: dict[str, str | None],
+                                             key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(**overrides)
+    message = str(raised.value)
+    assert message.startswith(f"redis-ha:{key}: "), message
+    assert fragment in message, message
+    assert not any(secret in message for secret in SECRET_VALUES)
+    for value in overrides.values():
+        if value and key in ("haclusterPassword", "redisPassword", "sshPrivateKey"):
+            assert value not in message, "a secret value was echoed in the error"
+
+
+def test_gateway_may_differ_on_an_existing_network(load: Callable[..., Settings]) -> None:
+    assert load(networkCreate="false", gateway="192.168.150.254").gateway == "192.168.150.254"
