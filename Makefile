@@ -1,0 +1,41 @@
+# redis-ha developer commands. `make test` is what CI runs (through .ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv lint test-unit test toolchain clean
+
+help:
+	@echo "make venv       Python virtualenv with pinned dependencies (.venv)"
+	@echo "make lint       ruff, mypy, shellcheck, yamllint"
+	@echo "make test-unit  unit tests (pure renderers, validation, Pulumi mocks)"
+	@echo "make test       lint + unit tests (what CI runs)"
+	@echo "make toolchain  build the Pulumi CLI from Go modules into .tools/ (see README)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	$(BIN)/shellcheck scripts/*.sh tools/*.sh .ci/run
+	$(BIN)/yamllint -s .
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+test: lint test-unit
+
+toolchain:
+	tools/build_toolchain.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,189 @@
+"""The whole program under Pulumi mocks: what it registers, in which order, and where secrets go."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import runpy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+from components.settings import ConfigError
+from tests.unit.conftest import HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha:redisPassword"]
+
+
+@dataclass
+class Program:
+    resources: dict[str, MockResourceArgs] = field(default_factory=dict)
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+    namespace: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> dict[str, MockResourceArgs]:
+        return {name: args for name, args in self.resources.items() if args.typ == type_token}
+
+    def depends(self, later: str, earlier: str) -> bool:
+        """True when `later` waits for `earlier`, directly or through other resources."""
+        seen: set[str] = set()
+        todo = [later]
+        while todo:
+            for dependency in self.dependencies.get(todo.pop(), set()):
+                if dependency == earlier:
+                    return True
+                if dependency not in seen:
+                    seen.add(dependency)
+                    todo.append(dependency)
+        return False
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, program: Program) -> None:
+        self.program = program
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.program.resources[args.name] = args
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Program:
+    program = Program()
+    register = MockMonitor.RegisterResource
+
+    def recording(monitor: MockMonitor, request: Any) -> Any:
+        program.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+        return register(monitor, request)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    pulumi.runtime.set_mocks(RecordingMocks(program), project="redis-ha", stack="unit", preview=False)
+    pulumi.runtime.set_all_config({f"redis-ha:{key}": value for key, value in config.items()}, SECRET_KEYS)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> None:
+        program.namespace.update(runpy.run_path(str(ROOT / "__main__.py")))
+
+    run()
+    return program
+
+
+@pytest.fixture
+def program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Program]:
+    monkeypatch.chdir(ROOT)
+    yield run_program(config, monkeypatch)
+
+
+def resolved(output: pulumi.Output[Any]) -> tuple[Any, bool]:
+    async def both() -> tuple[Any, bool]:
+        return await output.future(), await output.is_secret()
+
+    return asyncio.new_event_loop().run_until_complete(both())
+
+
+def test_two_domains_with_two_nics_each_on_one_network(program: Program) -> None:
+    domains = program.of_type("libvirt:index/domain:Domain")
+    assert sorted(domains) == ["redis-1-domain", "redis-2-domain"]
+    macs = []
+    for args in domains.values():
+        nics = args.inputs["networkInterfaces"]
+        assert len(nics) == 2
+        assert {nic["networkName"] for nic in nics} == {"redis-ha"}
+        macs += [nic["mac"] for nic in nics]
+        assert args.inputs["type"] == "kvm"
+    assert len(set(macs)) == 4
+    networks = program.of_type("libvirt:index/network:Network")
+    assert [args.inputs["addresses"] for args in networks.values()] == [["192.168.150.0/24"]]
+
+
+def test_cloud_init_bonds_the_domain_nics_by_mac(program: Program) -> None:
+    domains = program.of_type("libvirt:index/domain:Domain")
+    for node in ("redis-1", "redis-2"):
+        seed = program.resources[f"{node}-cloudinit"].inputs
+        network = yaml.safe_load(seed["networkConfig"])
+        matched = {eth["match"]["macaddress"] for eth in network["ethernets"].values()}
+        assert matched == {nic["mac"] for nic in domains[f"{node}-domain"].inputs["networkInterfaces"]}
+        assert set(network["bonds"]["bond0"]["interfaces"]) == set(network["ethernets"])
+        assert program.depends(f"{node}-domain", f"{node}-cloudinit")
+        assert program.depends(f"{node}-domain", f"{node}-disk")
+
+
+def test_steps_are_ordered_through_dependencies(program: Program) -> None:
+    chain = ["cluster-redis-1-install", "cluster-auth", "cluster-setup", "redis-resources", "redis-check"]
+    for earlier, later in itertools.pairwise(chain):
+        assert program.depends(later, earlier), f"{later} does not wait for {earlier}"
+    for node in ("redis-1", "redis-2"):
+        assert program.depends(f"cluster-{node}-wait", f"{node}-domain")
+        assert program.depends("cluster-auth", f"cluster-{node}-hacluster")
+        assert program.depends("redis-resources", f"redis-{node}-config")
+        assert program.depends("redis-resources", f"redis-{node}-firewall")
+        assert program.depends(f"cluster-{node}-boot", "cluster-setup")
+    assert not program.depends("cluster-setup", "redis-resources")
+
+
+def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
+    commands = program.of_type("command:remote:Command")
+    # Per node: wait, install, firewall, hacluster, boot, redis config, redis firewall (7 x 2);
+    # once: auth, setup, properties, resources, check.
+    assert len(commands) == 19
+    for name, args in commands.items():
+        assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
+        assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
+    assert "cluster_destroy.sh" in commands["cluster-setup"].inputs["delete"]
+    assert "cib_remove.sh" in commands["redis-resources"].inputs["delete"]
+
+
+def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> None:
+    for name, args in program.resources.items():
+        for key, value in args.inputs.items():
+            if key in ("stdin", "connection"):
+                continue
+            text = json.dumps(value, default=str)
+            assert not any(secret in text for secret in SECRET_VALUES), f"secret in {name}.{key}"
+    commands = program.of_type("command:remote:Command")
+    assert secret(commands["cluster-auth"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
+    assert secret(commands["cluster-redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
+    assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-redis-1-config"].inputs["stdin"])
+    assert secret(commands["redis-check"].inputs["stdin"]) == REDIS_PASSWORD + "\n"
+    for args in commands.values():
+        # The whole connection becomes secret because it carries the private key.
+        assert secret(args.inputs["connection"])["privateKey"] == PRIVATE_KEY
+
+
+def secret(value: Any) -> Any:
+    """The value inside a secret as the engine receives it; fails if it is not marked secret."""
+    assert isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig, "not a secret"
+    return value["value"]
+
+
+def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:
+    redis = program.namespace["redis"]
+    assert resolved(redis.vip) == ("192.168.150.10", False)
+    assert resolved(redis.port) == (6379, False)
+    assert resolved(redis.endpoint) == ("192.168.150.10:6379", False)
+    url, secret = resolved(redis.redis_url)
+    assert secret
+    assert url == f"redis://:{REDIS_PASSWORD}@192.168.150.10:6379/0"
+
+
+def test_bad_config_fails_before_any_resource(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(ConfigError, match=r"redis-ha:vip: 192.168.150.1 is the gateway address"):
+        run_program({**config, "vip": "192.168.150.1"}, monkeypatch)
+    # run_program raised before returning, so inspect through a fresh recorder instead.
+    recorder = Program()
+    pulumi.runtime.set_mocks(RecordingMocks(recorder), project="redis-ha", stack="unit", preview=False)
+    with pytest.raises(ConfigError):
+        runpy.run_path(str(ROOT / "__main__.py"))
+    assert recorder.resources == {}

@@ -1,0 +1,142 @@
+"""Pure renderers: cloud-init, redis.conf, the pcs plan, the domain XSLT and command lines."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+import yaml
+
+from components.cloud_init import render_hosts, render_meta_data, render_network_config, render_user_data
+from components.domain_xml import render_tcg_xslt
+from components.pcs_plan import cluster_properties, constraint_commands, redis_command, resource_plan, serialise, vip_command
+from components.redis_conf import render_redis_conf
+from components.remote_script import command_line, script_hash, script_text
+from components.settings import Settings
+from tests.unit.conftest import PUBLIC_KEY, REDIS_PASSWORD
+
+
+def test_network_config_bonds_both_nics_by_mac(settings: Settings) -> None:
+    node = settings.nodes[0]
+    config = yaml.safe_load(render_network_config(settings, node))
+    assert config["version"] == 2
+    matched = {eth["match"]["macaddress"]: name for name, eth in config["ethernets"].items()}
+    assert set(matched) == set(node.macs)
+    bond = config["bonds"]["bond0"]
+    assert sorted(bond["interfaces"]) == sorted(matched.values())
+    assert bond["parameters"]["mode"] == "active-backup"
+    assert bond["parameters"]["mii-monitor-interval"] > 0
+    assert bond["addresses"] == ["192.168.150.11/24"]
+    assert bond["routes"] == [{"to": "default", "via": "192.168.150.1"}]
+    assert all(eth["dhcp4"] is False for eth in config["ethernets"].values())
+
+
+def test_user_data_sets_hostname_hosts_and_key(settings: Settings) -> None:
+    node = settings.nodes[1]
+    text = render_user_data(settings, node)
+    assert text.startswith("#cloud-config\n")
+    data = yaml.safe_load(text)
+    assert data["hostname"] == "redis-2"
+    assert data["manage_etc_hosts"] is False
+    hosts = data["write_files"][0]
+    assert hosts["path"] == "/etc/hosts"
+    assert "192.168.150.11 redis-1\n" in hosts["content"]
+    assert "192.168.150.12 redis-2\n" in hosts["content"]
+    assert data["users"][0]["ssh_authorized_keys"] == [PUBLIC_KEY]
+    assert data["ssh_pwauth"] is False
+
+
+def test_hosts_never_maps_a_node_name_to_loopback(settings: Settings) -> None:
+    for line in render_hosts(settings).splitlines():
+        address, *names = line.split()
+        if address.startswith("127.") or address == "::1":
+            assert not {"redis-1", "redis-2"} & set(names)
+
+
+def test_meta_data_instance_id_is_stable(settings: Settings) -> None:
+    node = settings.nodes[0]
+    assert yaml.safe_load(render_meta_data(settings, node)) == {"instance-id": "redis-ha-redis-1", "local-hostname": "redis-1"}
+
+
+def test_redis_conf_binds_node_and_vip_and_persists_every_write(settings: Settings) -> None:
+    conf = render_redis_conf(settings, settings.nodes[0])
+    lines = conf.splitlines()
+    assert "bind 127.0.0.1 192.168.150.11 192.168.150.10" in lines
+    assert f"requirepass {REDIS_PASSWORD}" in lines
+    assert f"masterauth {REDIS_PASSWORD}" in lines
+    assert "appendonly yes" in lines
+    assert "appendfsync always" in lines
+    assert "port 6379" in lines
+    assert not any(line.startswith(("replicaof", "slaveof")) for line in lines)
+
+
+def test_vip_command(settings: Settings) -> None:
+    assert vip_command(settings)[:8] == ["resource", "create", "vip", "ocf:heartbeat:IPaddr2",
+                                         "ip=192.168.150.10", "cidr_netmask=24", "nic=bond0", "op"]
+    assert "interval=10s" in vip_command(settings)
+
+
+def test_redis_command_is_promotable_with_notify_and_both_monitors(load: Callable[..., Settings]) -> None:
+    settings = load(redisPromotedMonitorIntervalSeconds="3", redisUnpromotedMonitorIntervalSeconds="4",
+                    migrationThreshold="2")
+    command = redis_command(settings)
+    assert command[:4] == ["resource", "create", "redis", "ocf:heartbeat:redis"]
+    assert command[-2:] == ["promotable", "notify=true"]
+    text = " ".join(command)
+    assert "op monitor interval=3s role=Promoted" in text
+    assert "op monitor interval=4s role=Unpromoted" in text
+    assert "migration-threshold=2" in text
+    assert "config=/etc/redis/redis.conf" in text
+
+
+def test_constraints_keep_vip_on_master_after_promotion() -> None:
+    assert constraint_commands() == [
+        ["constraint", "colocation", "add", "vip", "with", "Promoted", "redis-clone", "INFINITY"],
+        ["constraint", "order", "promote", "redis-clone", "then", "start", "vip"],
+    ]
+
+
+def test_plan_serialises_one_command_per_line(settings: Settings) -> None:
+    plan = resource_plan(settings)
+    text = serialise(plan)
+    assert [line.split("\t") for line in text.splitlines()] == plan
+
+
+def test_serialise_refuses_tabs() -> None:
+    try:
+        serialise([["resource", "create", "x\ty"]])
+    except ValueError as error:
+        assert "tab" in str(error)
+    else:
+        raise AssertionError("a tab inside an argument was accepted")
+
+
+def test_stonith_disabled_only_in_fencing_mode_none(settings: Settings) -> None:
+    assert cluster_properties(settings) == ["stonith-enabled=false"]
+
+
+def test_tcg_xslt_is_well_formed_and_sets_tb_cache() -> None:
+    root = ET.fromstring(render_tcg_xslt(256))
+    assert root.tag.endswith("stylesheet")
+    assert "<tb-cache unit='MiB'>256</tb-cache>" in render_tcg_xslt(256)
+
+
+def test_command_line_round_trips_arguments_through_a_shell() -> None:
+    awkward = ["it's", "a b", '$(touch /tmp/pwned)', ""]
+    line = command_line("cluster_properties.sh", *awkward)
+    argv = shlex.split(line)
+    assert argv[:3] == ["sudo", "bash", "-c"]
+    assert argv[3] == script_text("cluster_properties.sh")
+    assert argv[4:] == ["cluster_properties.sh", *awkward]
+    # Without sudo, a real shell hands the arguments over unchanged.
+    echoed = subprocess.run(["bash", "-c", line.removeprefix("sudo ").replace(
+        shlex.quote(script_text("cluster_properties.sh")), shlex.quote('printf "%s|" "$0" "$@"'), 1)],
+        capture_output=True, text=True, check=True).stdout
+    assert echoed == "cluster_properties.sh|" + "".join(f"{arg}|" for arg in awkward)
+
+
+def test_script_hash_follows_content() -> None:
+    assert script_hash("wait_ready.sh") != script_hash("install_packages.sh")
+    assert len(script_hash("wait_ready.sh")) == 64
