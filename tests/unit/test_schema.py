@@ -36,3 +36,9 @@ def test_dev_stack_sets_only_declared_keys() -> None:
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
     assert {key.removeprefix("redis-ha:") for key in stack} <= set(declared())
     assert all(key.startswith("redis-ha:") for key in stack)
+
+
+def test_readme_documents_every_key_with_its_type() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, entry in declared().items():
+        assert f"| `{name}` | {entry['type']}" in readme, f"README's config reference lacks {name}"
