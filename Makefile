@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint test-unit test toolchain clean
+.PHONY: help venv lint test-unit test toolchain lab lab-check lab-down clean
 
 help:
 	@echo "make venv       Python virtualenv with pinned dependencies (.venv)"
@@ -15,6 +15,9 @@ help:
 	@echo "make test-unit  unit tests (pure renderers, validation, Pulumi mocks)"
 	@echo "make test       lint + unit tests (what CI runs)"
 	@echo "make toolchain  build the Pulumi CLI from Go modules into .tools/ (see README)"
+	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
+	@echo "make lab-check  boot a throwaway guest in the lab, install the cluster packages"
+	@echo "make lab-down   remove everything the lab started or defined"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
-	$(BIN)/shellcheck scripts/*.sh tools/*.sh .ci/run
+	$(BIN)/shellcheck -x scripts/*.sh tools/*.sh lab/*.sh .ci/run
 	$(BIN)/yamllint -s .
 
 test-unit: $(STAMP)
@@ -36,6 +39,15 @@ test: lint test-unit
 
 toolchain:
 	tools/build_toolchain.sh
+
+lab:
+	lab/up.sh
+
+lab-check: $(STAMP)
+	$(BIN)/python lab/smoke.py
+
+lab-down:
+	lab/down.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,9 +2,24 @@
 # Installs the cluster and Redis packages with the distribution's package manager
 # (apt on Debian-family, dnf with the HighAvailability repository on RHEL-family).
 # Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false)
+#        install_packages.sh --list debian|rhel   (prints the package names; the lab's
+#        mirror is built from this list, so it lives in one place)
 # MIRROR_URL, when set, is the only package source used (hosts without internet).
 set -euo pipefail
 
+# mmdebstrap-like minimal images lack several Recommends that the stack needs at run time
+# (crm_mon for pcs, /etc/protocols for firewalld, xmllint for the redis agent), so they are
+# named explicitly and Recommends are not pulled in.
+debian_packages=(pcs pacemaker pacemaker-cli-utils corosync fence-agents resource-agents
+                 redis-server redis-tools firewalld netbase ipset iptables libxml2-utils
+                 net-tools python3)
+rhel_packages=(pcs pacemaker corosync fence-agents-all resource-agents redis firewalld python3)
+
+if [[ "$1" == "--list" ]]; then
+  packages_var="${2}_packages[@]"
+  printf '%s\n' "${!packages_var}"
+  exit 0
+fi
 mirror="$1"
 insecure="$2"
 
@@ -19,12 +34,7 @@ for id in ${ID:-} ${ID_LIKE:-}; do
 done
 
 install_debian() {
-  # mmdebstrap-like minimal images lack several Recommends that the stack needs at run
-  # time (crm_mon for pcs, /etc/protocols for firewalld, xmllint for the redis agent),
-  # so they are named explicitly and Recommends are not pulled in.
-  local packages=(pcs pacemaker pacemaker-cli-utils corosync fence-agents resource-agents
-                  redis-server redis-tools firewalld netbase ipset iptables libxml2-utils
-                  net-tools python3)
+  local packages=("${debian_packages[@]}")
   local missing=()
   local package
   for package in "${packages[@]}"; do
@@ -51,7 +61,7 @@ install_debian() {
 }
 
 install_rhel() {
-  local packages=(pcs pacemaker corosync fence-agents-all resource-agents redis firewalld python3)
+  local packages=("${rhel_packages[@]}")
   if rpm -q "${packages[@]}" >/dev/null 2>&1; then
     echo "no change: all ${#packages[@]} packages already installed"
     return

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the lab's Debian 12 base image from Debian packages, like a vendor's cloud image:
+# kernel, cloud-init (NoCloud), openssh, netplan; without the cluster packages, so that the
+# program's install step really installs them. Cached by a hash of its inputs.
+# Usage: lab/build_image.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$here/env.sh"
+
+packages=(linux-image-amd64 initramfs-tools systemd-sysv udev dbus cloud-init openssh-server
+          sudo netplan.io iproute2 netbase ca-certificates e2fsprogs python3 less procps)
+inputs_hash="$(cat "$0" "$here/env.sh" /etc/apt/sources.list.d/debian.sources | sha256sum | cut -c1-16)"
+image="$LAB_IMAGES/debian-12-base.qcow2"
+if [[ -f "$image" && "$(cat "$LAB_IMAGES/inputs.hash" 2>/dev/null)" == "$inputs_hash" ]]; then
+  lab_log "no change: base image $image (inputs $inputs_hash)"
+  exit 0
+fi
+
+started=$SECONDS
+work="$(mktemp -d "$LAB_DIR/image-build.XXXX")"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$LAB_IMAGES"
+
+# The same Debian sources the host uses (bookworm, -updates, -security), so the image and
+# the package mirror agree on versions.
+mmdebstrap --quiet --variant=apt --include="$(IFS=,; echo "${packages[*]}")" \
+  --customize-hook="\"$here/image_customize.sh\" \"\$1\"" \
+  "$LAB_SUITE" "$work/rootfs" /etc/apt/sources.list.d/debian.sources
+
+cp "$work"/rootfs/boot/vmlinuz-* "$LAB_IMAGES/vmlinuz"
+cp "$work"/rootfs/boot/initrd.img-* "$LAB_IMAGES/initrd.img"
+mkfs.ext4 -q -F -L root -d "$work/rootfs" "$work/root.raw" 4G
+qemu-img convert -O qcow2 "$work/root.raw" "$image.tmp"
+mv "$image.tmp" "$image"
+echo "$inputs_hash" > "$LAB_IMAGES/inputs.hash"
+lab_log "built base image $image ($(du -h "$image" | cut -f1)) in $((SECONDS - started))s"

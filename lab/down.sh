@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Tears the lab down: every domain, network and pool of the lab's libvirtd, the daemons and
+# the mirror it started (by PID), and the namespace. The built image and mirror stay cached
+# in $LAB_DIR. Safe to run twice. Usage: lab/down.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$here/env.sh"
+
+stop_pid() {
+  local name="$1" file="$LAB_RUN/$1.pid" pid
+  if ! lab_pid_alive "$file"; then
+    rm -f "$file"
+    return
+  fi
+  pid="$(cat "$file")"
+  kill "$pid"
+  for _ in $(seq 1 100); do
+    [[ -d "/proc/$pid" ]] || break
+    sleep 0.1
+  done
+  if [[ -d "/proc/$pid" ]]; then
+    kill -9 "$pid"
+  fi
+  rm -f "$file"
+  lab_log "stopped $name (pid $pid)"
+}
+
+# Only the lab's own libvirtd is asked: its pid file proves it is ours.
+if lab_pid_alive "$LAB_RUN/libvirtd.pid"; then
+  virsh_lab() { virsh -q -c "$LAB_URI" "$@"; }
+  for domain in $(virsh_lab list --all --name); do
+    virsh_lab destroy "$domain" >/dev/null 2>&1 || true
+    virsh_lab undefine "$domain" --nvram >/dev/null 2>&1 || virsh_lab undefine "$domain" >/dev/null
+    lab_log "removed domain $domain"
+  done
+  for network in $(virsh_lab net-list --all --name); do
+    virsh_lab net-destroy "$network" >/dev/null 2>&1 || true
+    virsh_lab net-undefine "$network" >/dev/null
+    lab_log "removed network $network"
+  done
+  for pool in $(virsh_lab pool-list --all --name); do
+    for volume in $(virsh_lab vol-list "$pool" 2>/dev/null | awk '{print $1}'); do
+      virsh_lab vol-delete "$volume" --pool "$pool" >/dev/null
+    done
+    virsh_lab pool-destroy "$pool" >/dev/null 2>&1 || true
+    virsh_lab pool-undefine "$pool" >/dev/null
+    lab_log "removed pool $pool and its volumes"
+  done
+fi
+stop_pid mirror
+stop_pid libvirtd
+stop_pid virtlogd
+
+if ip netns list | grep -qw "$LAB_NS"; then
+  # Anything still inside (a stray qemu or client) would keep the namespace's devices alive.
+  for pid in $(ip netns pids "$LAB_NS"); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  ip netns delete "$LAB_NS"
+  lab_log "removed network namespace $LAB_NS"
+fi
+
+if [[ -f "$LAB_RUN/stopped-units" ]]; then
+  while IFS= read -r unit; do
+    systemctl start "$unit" && lab_log "started $unit again"
+  done < "$LAB_RUN/stopped-units"
+  rm -f "$LAB_RUN/stopped-units"
+fi
+lab_log "lab is down (cached image and mirror kept in $LAB_DIR)"
