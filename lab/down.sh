@@ -26,20 +26,22 @@ stop_pid() {
   lab_log "stopped $name (pid $pid)"
 }
 
-# Only the lab's own libvirtd is asked: its pid file proves it is ours.
+# Only the lab's own libvirtd is asked (its pid file proves it is ours), and only about
+# objects named like the lab's: libvirtd shares /etc/libvirt with any other use of it.
 if lab_pid_alive "$LAB_RUN/libvirtd.pid"; then
   virsh_lab() { virsh -q -c "$LAB_URI" "$@"; }
-  for domain in $(virsh_lab list --all --name); do
+  ours() { grep -E "^($LAB_PREFIX)" || true; }
+  for domain in $(virsh_lab list --all --name | ours); do
     virsh_lab destroy "$domain" >/dev/null 2>&1 || true
     virsh_lab undefine "$domain" --nvram >/dev/null 2>&1 || virsh_lab undefine "$domain" >/dev/null
     lab_log "removed domain $domain"
   done
-  for network in $(virsh_lab net-list --all --name); do
+  for network in $(virsh_lab net-list --all --name | ours); do
     virsh_lab net-destroy "$network" >/dev/null 2>&1 || true
     virsh_lab net-undefine "$network" >/dev/null
     lab_log "removed network $network"
   done
-  for pool in $(virsh_lab pool-list --all --name); do
+  for pool in $(virsh_lab pool-list --all --name | ours); do
     for volume in $(virsh_lab vol-list "$pool" 2>/dev/null | awk '{print $1}'); do
       virsh_lab vol-delete "$volume" --pool "$pool" >/dev/null
     done

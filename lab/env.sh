@@ -13,6 +13,8 @@ LAB_MIRROR_PORT=8080
 LAB_URI=qemu:///system
 LAB_SSH_KEY="$LAB_DIR/ssh/id_ed25519"
 LAB_SUITE=bookworm
+# Names of libvirt objects the lab may remove: the dev stack's and the lab's own.
+LAB_PREFIX="redis-ha"
 
 lab_log() {
   printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*"

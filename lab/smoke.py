@@ -68,7 +68,7 @@ def domain_xml(settings: Settings, domain_type: str, disk: Path, seed: Path) -> 
         for mac in node.macs)
     tcg = "<tcg><tb-cache unit='MiB'>256</tb-cache></tcg>" if domain_type == "qemu" else ""
     return f"""<domain type='{domain_type}'>
-  <name>smoke-{node.name}</name><memory unit='MiB'>{settings.memory_mib}</memory><vcpu>{settings.vcpus}</vcpu>
+  <name>redis-ha-smoke-{node.name}</name><memory unit='MiB'>{settings.memory_mib}</memory><vcpu>{settings.vcpus}</vcpu>
   <os><type arch='x86_64'>hvm</type><kernel>{settings.kernel}</kernel><initrd>{settings.initrd}</initrd>
     <cmdline>{settings.kernel_cmdline}</cmdline></os>
   <features><acpi/>{tcg}</features>
@@ -111,7 +111,7 @@ def main() -> int:
                 f"{work}/user-data", f"{work}/meta-data", f"{work}/network-config")
             (Path(work) / "domain.xml").write_text(domain_xml(settings, domain_type, disk, seed))
             virsh("create", f"{work}/domain.xml")
-        print(f"smoke: booted smoke-{node.name} ({domain_type}) at {node.ip}", flush=True)
+        print(f"smoke: booted redis-ha-smoke-{node.name} ({domain_type}) at {node.ip}", flush=True)
 
         deadline = time.monotonic() + SSH_TIMEOUT_S
         while ssh(settings, "true", check=False).returncode != 0:
@@ -147,7 +147,7 @@ def main() -> int:
         print(f"smoke: OK in {time.monotonic() - started:.0f}s")
         return 0
     finally:
-        virsh("destroy", f"smoke-{node.name}", check=False)
+        virsh("destroy", f"redis-ha-smoke-{node.name}", check=False)
         virsh("net-destroy", NETWORK, check=False)
         disk.unlink(missing_ok=True)
         seed.unlink(missing_ok=True)
