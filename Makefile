@@ -7,12 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint test-unit test toolchain lab lab-check lab-down clean
+.PHONY: help venv lint test-unit test-e2e test toolchain lab lab-check lab-down clean
 
 help:
 	@echo "make venv       Python virtualenv with pinned dependencies (.venv)"
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
 	@echo "make test-unit  unit tests (pure renderers, validation, Pulumi mocks)"
+	@echo "make test-e2e   two lab VMs provisioned by the program's commands, then checked"
 	@echo "make test       lint + unit tests (what CI runs)"
 	@echo "make toolchain  build the Pulumi CLI from Go modules into .tools/ (see README)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
@@ -34,6 +35,10 @@ lint: $(STAMP)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+# End-to-end tests talk to guest addresses that exist only inside the lab namespace.
+test-e2e: $(STAMP) lab
+	ip netns exec redis-ha-lab $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e
 
 test: lint test-unit
 

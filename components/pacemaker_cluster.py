@@ -48,8 +48,10 @@ class PacemakerCluster(pulumi.ComponentResource):
             hacluster = run_script(f"{prefix}-hacluster", settings, node, "hacluster_password.sh",
                                    parent=self, depends_on=[firewall], stdin=hacluster_password,
                                    triggers=vm_trigger)
+            prepare = run_script(f"{prefix}-prepare", settings, node, "cluster_node_prepare.sh",
+                                 [settings.cluster_name], parent=self, depends_on=[hacluster], triggers=vm_trigger)
             installed.append(install)
-            per_node_ready.append(hacluster)
+            per_node_ready.append(prepare)
 
         auth = run_script(f"{name}-auth", settings, first, "cluster_auth.sh",
                           [first.name, first.ip, second.name, second.ip],

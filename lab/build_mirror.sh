@@ -10,7 +10,7 @@ root="$(dirname "$here")"
 . "$here/env.sh"
 
 mapfile -t packages < <(bash "$root/scripts/install_packages.sh" --list debian)
-inputs_hash="$(cat "$0" "$here/env.sh" /etc/apt/sources.list.d/debian.sources <(printf '%s\n' "${packages[@]}") \
+inputs_hash="$(cat "$0" /etc/apt/sources.list.d/debian.sources <(printf '%s\n' "$LAB_SUITE" "${packages[@]}") \
   | sha256sum | cut -c1-16)"
 repo="$LAB_MIRROR/debian"
 if [[ -f "$repo/dists/$LAB_SUITE/Release" && "$(cat "$LAB_MIRROR/inputs.hash" 2>/dev/null)" == "$inputs_hash" ]]; then

@@ -24,7 +24,7 @@ while ((SECONDS < deadline)); do
     grep '^slave0:' <<<"$replication"
     exit 0
   fi
-  last="role=${role:-none}; $(grep -E '^(connected_slaves|slave0):' <<<"$replication" | tr '\n' ' ')"
+  last="role=${role:-none}; $(grep -E '^(connected_slaves|slave0):' <<<"$replication" | tr '\n' ' ' || true)"
   sleep 2
 done
 echo "error: $vip:$port not a master with an online replica after ${timeout_s}s (last: $last)" >&2

@@ -7,76 +7,15 @@ import itertools
 import json
 import runpy
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 from components.settings import ConfigError
+from tests.program_recorder import ROOT, Program, RecordingMocks, run_program, secret
 from tests.unit.conftest import HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
-
-ROOT = Path(__file__).resolve().parents[2]
-SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha:redisPassword"]
-
-
-@dataclass
-class Program:
-    resources: dict[str, MockResourceArgs] = field(default_factory=dict)
-    dependencies: dict[str, set[str]] = field(default_factory=dict)
-    namespace: dict[str, Any] = field(default_factory=dict)
-
-    def of_type(self, type_token: str) -> dict[str, MockResourceArgs]:
-        return {name: args for name, args in self.resources.items() if args.typ == type_token}
-
-    def depends(self, later: str, earlier: str) -> bool:
-        """True when `later` waits for `earlier`, directly or through other resources."""
-        seen: set[str] = set()
-        todo = [later]
-        while todo:
-            for dependency in self.dependencies.get(todo.pop(), set()):
-                if dependency == earlier:
-                    return True
-                if dependency not in seen:
-                    seen.add(dependency)
-                    todo.append(dependency)
-        return False
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, program: Program) -> None:
-        self.program = program
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.program.resources[args.name] = args
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
-def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Program:
-    program = Program()
-    register = MockMonitor.RegisterResource
-
-    def recording(monitor: MockMonitor, request: Any) -> Any:
-        program.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
-        return register(monitor, request)  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
-    pulumi.runtime.set_mocks(RecordingMocks(program), project="redis-ha", stack="unit", preview=False)
-    pulumi.runtime.set_all_config({f"redis-ha:{key}": value for key, value in config.items()}, SECRET_KEYS)
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def run() -> None:
-        program.namespace.update(runpy.run_path(str(ROOT / "__main__.py")))
-
-    run()
-    return program
 
 
 @pytest.fixture
@@ -126,6 +65,7 @@ def test_steps_are_ordered_through_dependencies(program: Program) -> None:
     for node in ("redis-1", "redis-2"):
         assert program.depends(f"cluster-{node}-wait", f"{node}-domain")
         assert program.depends("cluster-auth", f"cluster-{node}-hacluster")
+        assert program.depends("cluster-auth", f"cluster-{node}-prepare")
         assert program.depends("redis-resources", f"redis-{node}-config")
         assert program.depends("redis-resources", f"redis-{node}-firewall")
         assert program.depends(f"cluster-{node}-boot", "cluster-setup")
@@ -134,9 +74,9 @@ def test_steps_are_ordered_through_dependencies(program: Program) -> None:
 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, boot, redis config, redis firewall (7 x 2);
-    # once: auth, setup, properties, resources, check.
-    assert len(commands) == 19
+    # Per node: wait, install, firewall, hacluster, prepare, boot, redis config, redis firewall
+    # (8 x 2); once: auth, setup, properties, resources, check.
+    assert len(commands) == 21
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -160,11 +100,6 @@ def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> No
         # The whole connection becomes secret because it carries the private key.
         assert secret(args.inputs["connection"])["privateKey"] == PRIVATE_KEY
 
-
-def secret(value: Any) -> Any:
-    """The value inside a secret as the engine receives it; fails if it is not marked secret."""
-    assert isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig, "not a secret"
-    return value["value"]
 
 
 def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:

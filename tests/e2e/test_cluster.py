@@ -1,0 +1,93 @@
+"""The cluster the program builds, checked on real VMs: shape, Redis through the VIP, and a
+second run that changes nothing."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import redis
+
+from tests.e2e.conftest import Cluster
+
+
+def crm_status(cluster: Cluster) -> ET.Element:
+    return ET.fromstring(cluster.ssh(cluster.settings.nodes[0], "sudo crm_mon --output-as=xml"))
+
+
+def test_both_nodes_online(cluster: Cluster) -> None:
+    nodes = {node.get("name"): node.get("online") for node in crm_status(cluster).iter("node") if node.get("online")}
+    assert nodes == {"redis-1": "true", "redis-2": "true"}
+
+
+def test_one_promoted_one_unpromoted_and_vip_on_the_promoted(cluster: Cluster) -> None:
+    status = crm_status(cluster)
+    clone = next(c for c in status.iter("clone") if c.get("id") == "redis-clone")
+    roles = {str(r.find("node").get("name")): str(r.get("role")) for r in clone.iter("resource")}  # type: ignore[union-attr]
+    assert sorted(roles.values()) == ["Promoted", "Unpromoted"], roles
+    vip = next(r for r in status.iter("resource") if r.get("id") == "vip")
+    assert vip.get("role") == "Started"
+    assert roles[str(vip.find("node").get("name"))] == "Promoted"  # type: ignore[union-attr]
+
+
+def test_constraints_as_specified(cluster: Cluster) -> None:
+    constraints = cluster.ssh(cluster.settings.nodes[0], "sudo cibadmin --query --scope constraints")
+    root = ET.fromstring(constraints)
+    colocation = root.find("rsc_colocation")
+    order = root.find("rsc_order")
+    assert colocation is not None and order is not None, constraints
+    assert (colocation.get("rsc"), colocation.get("with-rsc"), colocation.get("with-rsc-role"),
+            colocation.get("score")) == ("vip", "redis-clone", "Promoted", "INFINITY")
+    assert (order.get("first"), order.get("first-action"), order.get("then"), order.get("then-action")) == (
+        "redis-clone", "promote", "vip", "start")
+
+
+def test_corosync_two_node(cluster: Cluster) -> None:
+    for node in cluster.settings.nodes:
+        assert "quorum.two_node (u8) = 1" in cluster.ssh(node, "sudo corosync-cmapctl quorum.two_node")
+
+
+def test_bond_is_active_backup_over_both_nics(cluster: Cluster) -> None:
+    for node in cluster.settings.nodes:
+        bond = cluster.ssh(node, "cat /proc/net/bonding/bond0")
+        assert "Bonding Mode: fault-tolerance (active-backup)" in bond
+        slaves = sorted(line.split(":", 1)[1].strip() for line in bond.splitlines() if line.startswith("Slave Interface"))
+        assert slaves == ["nic0", "nic1"]
+
+
+def client(cluster: Cluster, host: str | None = None, password: str | None = "") -> redis.Redis:
+    settings = cluster.settings
+    return redis.Redis(host=host or settings.vip, port=settings.redis_port,
+                       password=settings.redis_password if password == "" else password,
+                       socket_timeout=5, decode_responses=True)
+
+
+def role(connection: redis.Redis) -> str:
+    return str(connection.execute_command("ROLE")[0])  # type: ignore[no-untyped-call]
+
+
+def test_redis_requires_auth_on_the_vip(cluster: Cluster) -> None:
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        client(cluster, password=None).set("e2e:noauth", "x")
+
+
+def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
+    vip = client(cluster)
+    assert role(vip) == "master"
+    value = f"written-{time.time()}"
+    assert vip.set("e2e:key", value)
+    assert vip.get("e2e:key") == value
+    replica_ip = next(n.ip for n in cluster.settings.nodes if role(client(cluster, n.ip)) == "slave")
+    replica = client(cluster, replica_ip)
+    deadline = time.monotonic() + 30
+    while replica.get("e2e:key") != value and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert replica.get("e2e:key") == value
+
+
+def test_second_run_changes_nothing(cluster: Cluster) -> None:
+    outputs = cluster.run_commands()
+    changed = {name: out.strip().splitlines()[-1] for name, out in outputs.items()
+               if not out.strip().splitlines()[-1].startswith(("no change", "ready"))}
+    assert changed == {}

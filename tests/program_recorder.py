@@ -1,0 +1,79 @@
+"""Runs the Pulumi program under mocks and records what it registers: every resource's inputs
+and the resources each one waits for. Used by the unit tests (shape, order, secrets) and by
+the end-to-end tests, which execute the recorded remote commands on lab VMs."""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha:redisPassword"]
+
+
+@dataclass
+class Program:
+    resources: dict[str, MockResourceArgs] = field(default_factory=dict)
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+    namespace: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> dict[str, MockResourceArgs]:
+        return {name: args for name, args in self.resources.items() if args.typ == type_token}
+
+    def depends(self, later: str, earlier: str) -> bool:
+        """True when `later` waits for `earlier`, directly or through other resources."""
+        seen: set[str] = set()
+        todo = [later]
+        while todo:
+            for dependency in self.dependencies.get(todo.pop(), set()):
+                if dependency == earlier:
+                    return True
+                if dependency not in seen:
+                    seen.add(dependency)
+                    todo.append(dependency)
+        return False
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, program: Program) -> None:
+        self.program = program
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.program.resources[args.name] = args
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Program:
+    program = Program()
+    register = MockMonitor.RegisterResource
+
+    def recording(monitor: MockMonitor, request: Any) -> Any:
+        program.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+        return register(monitor, request)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    pulumi.runtime.set_mocks(RecordingMocks(program), project="redis-ha", stack="unit", preview=False)
+    pulumi.runtime.set_all_config({f"redis-ha:{key}": value for key, value in config.items()}, SECRET_KEYS)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> None:
+        program.namespace.update(runpy.run_path(str(ROOT / "__main__.py")))
+
+    run()
+    return program
+
+
+def secret(value: Any) -> Any:
+    """The value inside a secret as the engine receives it; fails if it is not marked secret."""
+    assert isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig, "not a secret"
+    return value["value"]
