@@ -20,8 +20,8 @@ while ((SECONDS < deadline)); do
   replication="$(cli INFO replication || true)"
   if [[ "$role" == "master" ]] && grep -qx 'connected_slaves:1' <<<"$replication" \
      && grep -q '^slave0:.*state=online' <<<"$replication"; then
-    echo "ready: $vip:$port is master on $(crm_resource --locate --resource vip 2>/dev/null | sed 's/.*running on: //')"
-    grep '^slave0:' <<<"$replication"
+    echo "ready: $vip:$port is master on $(crm_resource --locate --resource vip 2>/dev/null | sed 's/.*running on: //');" \
+      "replica $(grep '^slave0:' <<<"$replication" | cut -d: -f2)"
     exit 0
   fi
   last="role=${role:-none}; $(grep -E '^(connected_slaves|slave0):' <<<"$replication" | tr '\n' ' ' || true)"

@@ -20,6 +20,7 @@ from lab import guests
 from tests.program_recorder import ROOT, Program, run_program, secret
 
 STEP_TIMEOUT_S = 1800
+DIAL_ATTEMPTS = 100
 SSH_TIMEOUT_S = 900
 
 
@@ -57,7 +58,13 @@ class Cluster:
         node = next(node for node in self.settings.nodes if node.ip == host)
         stdin = secret(inputs["stdin"]) if isinstance(inputs.get("stdin"), dict) else inputs.get("stdin")
         started = time.monotonic()
-        result = guests.ssh(self.settings, node, inputs["create"], stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
+        # Like pulumi-command, retry while the connection itself fails (cloud-init restarts
+        # sshd once after the first answer), never once the command has started.
+        for _ in range(DIAL_ATTEMPTS):
+            result = guests.ssh(self.settings, node, inputs["create"], stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
+            if not (result.returncode == 255 and result.stderr.startswith("ssh: connect to host")):
+                break
+            time.sleep(3)
         last = (result.stdout.strip().splitlines() or [""])[-1]
         print(f"e2e: {name}: rc={result.returncode} {time.monotonic() - started:.0f}s: {last}", flush=True)
         assert result.returncode == 0, f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

@@ -9,7 +9,10 @@ import xml.etree.ElementTree as ET
 import pytest
 import redis
 
+from components.cloud_init import NIC_NAMES
+from lab import guests
 from tests.e2e.conftest import Cluster
+from tests.e2e.writer import Writer, lost
 
 
 def crm_status(cluster: Cluster) -> ET.Element:
@@ -84,6 +87,38 @@ def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
     while replica.get("e2e:key") != value and time.monotonic() < deadline:
         time.sleep(0.2)
     assert replica.get("e2e:key") == value
+
+
+def test_bond_failover_loses_no_acknowledged_write(cluster: Cluster) -> None:
+    settings = cluster.settings
+    master = next(n for n in settings.nodes if role(client(cluster, n.ip)) == "master")
+    domain = guests.domain_name(settings, master)
+
+    def active_nic() -> str:
+        bond = cluster.ssh(master, "cat /proc/net/bonding/bond0")
+        return next(line.split(":", 1)[1].strip() for line in bond.splitlines() if line.startswith("Currently Active"))
+
+    before = active_nic()
+    mac = master.macs[NIC_NAMES.index(before)]
+    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:bond:{time.time()}") as writer:
+        time.sleep(3)
+        guests.virsh("domif-setlink", domain, mac, "down")
+        try:
+            deadline = time.monotonic() + 30
+            while active_nic() == before and time.monotonic() < deadline:
+                time.sleep(0.5)
+            after = active_nic()
+            time.sleep(3)
+        finally:
+            guests.virsh("domif-setlink", domain, mac, "up")
+        time.sleep(3)
+    missing = lost(writer.log, client(cluster))
+    print(f"e2e: bond failover on {master.name}: {before} -> {after}; writes acknowledged "
+          f"{len(writer.log.acknowledged)}, failed {len(writer.log.failed)}, longest gap "
+          f"{writer.log.longest_gap():.2f}s, acknowledged writes lost {len(missing)}")
+    assert after != before
+    assert len(writer.log.acknowledged) > 100
+    assert missing == []
 
 
 def test_second_run_changes_nothing(cluster: Cluster) -> None:
