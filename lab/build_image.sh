@@ -10,10 +10,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 packages=(linux-image-amd64 initramfs-tools systemd-sysv udev dbus cloud-init openssh-server
           sudo netplan.io iproute2 netbase ca-certificates e2fsprogs python3 less procps)
-inputs_hash="$(cat "$0" "$here/image_customize.sh" /etc/apt/sources.list.d/debian.sources <(echo "$LAB_SUITE") \
-  | sha256sum | cut -c1-16)"
+inputs_hash="$(lab_inputs_hash "$0" "$here/image_customize.sh" /etc/apt/sources.list.d/debian.sources <(echo "$LAB_SUITE"))"
 image="$LAB_IMAGES/debian-12-base.qcow2"
-if [[ -f "$image" && "$(cat "$LAB_IMAGES/inputs.hash" 2>/dev/null)" == "$inputs_hash" ]]; then
+if lab_is_current "$image" "$LAB_IMAGES/inputs.hash" "$inputs_hash"; then
   lab_log "no change: base image $image (inputs $inputs_hash)"
   exit 0
 fi

@@ -10,10 +10,9 @@ root="$(dirname "$here")"
 . "$here/env.sh"
 
 mapfile -t packages < <(bash "$root/scripts/install_packages.sh" --list debian)
-inputs_hash="$(cat "$0" /etc/apt/sources.list.d/debian.sources <(printf '%s\n' "$LAB_SUITE" "${packages[@]}") \
-  | sha256sum | cut -c1-16)"
+inputs_hash="$(lab_inputs_hash "$0" /etc/apt/sources.list.d/debian.sources <(printf '%s\n' "$LAB_SUITE" "${packages[@]}"))"
 repo="$LAB_MIRROR/debian"
-if [[ -f "$repo/dists/$LAB_SUITE/Release" && "$(cat "$LAB_MIRROR/inputs.hash" 2>/dev/null)" == "$inputs_hash" ]]; then
+if lab_is_current "$repo/dists/$LAB_SUITE/Release" "$LAB_MIRROR/inputs.hash" "$inputs_hash"; then
   lab_log "no change: package mirror $repo (inputs $inputs_hash)"
   exit 0
 fi

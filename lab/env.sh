@@ -20,6 +20,16 @@ lab_log() {
   printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*"
 }
 
+# A short hash of the given files' contents: what a cached build was made from.
+lab_inputs_hash() {
+  cat "$@" | sha256sum | cut -c1-16
+}
+
+# True when OUTPUT exists and HASH_FILE records HASH, i.e. the cached build is current.
+lab_is_current() {
+  [[ -e "$1" && "$(cat "$2" 2>/dev/null)" == "$3" ]]
+}
+
 # True when the PID in FILE is alive and lives in the lab's network namespace.
 lab_pid_alive() {
   local pid

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from components.settings import Node, Settings
+from components.steps import DIAL_ATTEMPTS
 from lab import guests
 from tests.program_recorder import ROOT, Program, run_program, secret
 
 STEP_TIMEOUT_S = 1800
-DIAL_ATTEMPTS = 100
 SSH_TIMEOUT_S = 900
 
 

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from components.cloud_init import NIC_NAMES
+from components.settings import Node
 from lab import guests
 from tests.e2e.conftest import Cluster
 from tests.e2e.writer import Writer, lost
@@ -70,6 +71,11 @@ def role(connection: redis.Redis) -> str:
     return str(connection.execute_command("ROLE")[0])  # type: ignore[no-untyped-call]
 
 
+def node_with_role(cluster: Cluster, wanted: str) -> Node:
+    """The node whose Redis answers ROLE with `wanted` (master or slave)."""
+    return next(n for n in cluster.settings.nodes if role(client(cluster, n.ip)) == wanted)
+
+
 def test_redis_requires_auth_on_the_vip(cluster: Cluster) -> None:
     with pytest.raises(redis.exceptions.AuthenticationError):
         client(cluster, password=None).set("e2e:noauth", "x")
@@ -81,8 +87,7 @@ def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
     value = f"written-{time.time()}"
     assert vip.set("e2e:key", value)
     assert vip.get("e2e:key") == value
-    replica_ip = next(n.ip for n in cluster.settings.nodes if role(client(cluster, n.ip)) == "slave")
-    replica = client(cluster, replica_ip)
+    replica = client(cluster, node_with_role(cluster, "slave").ip)
     deadline = time.monotonic() + 30
     while replica.get("e2e:key") != value and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -91,7 +96,7 @@ def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
 
 def test_bond_failover_loses_no_acknowledged_write(cluster: Cluster) -> None:
     settings = cluster.settings
-    master = next(n for n in settings.nodes if role(client(cluster, n.ip)) == "master")
+    master = node_with_role(cluster, "master")
     domain = guests.domain_name(settings, master)
 
     def active_nic() -> str:
@@ -130,7 +135,7 @@ def roles_by_node(cluster: Cluster) -> dict[str, str]:
 
 def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Cluster) -> None:
     settings = cluster.settings
-    master = next(n for n in settings.nodes if role(client(cluster, n.ip)) == "master")
+    master = node_with_role(cluster, "master")
     with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:crash:{time.time()}") as writer:
         time.sleep(3)
         cluster.ssh(master, "sudo pkill -9 -x redis-server")
