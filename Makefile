@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint test-unit test-e2e test toolchain lab lab-check lab-down clean
+.PHONY: help venv lint test-unit test-e2e test toolchain lab lab-check lab-cluster drill lab-down clean
 
 help:
 	@echo "make venv       Python virtualenv with pinned dependencies (.venv)"
@@ -18,6 +18,8 @@ help:
 	@echo "make toolchain  build the Pulumi CLI from Go modules into .tools/ (see README)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make lab-check  boot a throwaway guest in the lab, install the cluster packages"
+	@echo "make lab-cluster keep a two-node cluster up in the lab, built by the program's commands"
+	@echo "make drill      failover drill and benchmark against the lab cluster (DRILL_ARGS=...)"
 	@echo "make lab-down   remove everything the lab started or defined"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -50,6 +52,13 @@ lab:
 
 lab-check: $(STAMP)
 	$(BIN)/python lab/smoke.py
+
+lab-cluster: $(STAMP) lab
+	ip netns exec redis-ha-lab $(BIN)/python -m lab.cluster up
+
+# Against the cluster `make lab-cluster` keeps; e.g. DRILL_ARGS="--faults redis-crash --trials 3".
+drill: $(STAMP)
+	ip netns exec redis-ha-lab $(BIN)/python -m drill --lab $(DRILL_ARGS)
 
 lab-down:
 	lab/down.sh

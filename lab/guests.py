@@ -1,6 +1,7 @@
-"""Transient lab guests booted straight through libvirt, configured exactly as the program
-configures a node (the same cloud-init renderers), for the lab check and the end-to-end
-tests. Everything created here is transient or removed by ``remove``.
+"""Lab guests booted straight through libvirt, configured exactly as the program configures a
+node (the same cloud-init renderers), for the lab check, the end-to-end tests and the drill.
+Domains are persistent, like the program's, so a fault can destroy one and start it again;
+``remove`` undefines everything created here.
 
 Must run as root with the lab up (lab/up.sh). SSH goes through the lab namespace.
 """
@@ -102,7 +103,7 @@ def _files(settings: Settings, node: Node) -> tuple[Path, Path]:
 
 
 def boot(settings: Settings, node: Node) -> None:
-    """A copy-on-write disk of the base image, a NoCloud seed, and a transient domain."""
+    """A copy-on-write disk of the base image, a NoCloud seed, and a defined, started domain."""
     disk, seed = _files(settings, node)
     run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", settings.base_image, str(disk))
     with tempfile.TemporaryDirectory() as work:
@@ -113,7 +114,8 @@ def boot(settings: Settings, node: Node) -> None:
         run("genisoimage", "-quiet", "-output", str(seed), "-volid", "cidata", "-joliet", "-rock",
             f"{work}/user-data", f"{work}/meta-data", f"{work}/network-config")
         (Path(work) / "domain.xml").write_text(_domain_xml(settings, node, domain_type(), disk, seed))
-        virsh("create", f"{work}/domain.xml")
+        virsh("define", f"{work}/domain.xml")
+    virsh("start", domain_name(settings, node))
 
 
 def ssh(settings: Settings, node: Node, command: str, stdin: str | None = None, check: bool = True,
@@ -135,9 +137,10 @@ def wait_for_ssh(settings: Settings, node: Node, timeout_s: float) -> float:
 
 
 def remove(settings: Settings) -> None:
-    """Destroy the domains (transient: gone once stopped), their files and the network."""
+    """Destroy and undefine the domains, remove their files and the network."""
     for node in settings.nodes:
         virsh("destroy", domain_name(settings, node), check=False)
+        virsh("undefine", domain_name(settings, node), check=False)
         for path in _files(settings, node):
             path.unlink(missing_ok=True)
     virsh("net-destroy", settings.network_name, check=False)

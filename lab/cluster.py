@@ -1,0 +1,164 @@
+"""A two-node cluster on lab VMs, built by the program's own commands: the VMs are configured as
+the program configures them, and every remote command the program registers (recorded under
+Pulumi mocks) runs over SSH in dependency order, as pulumi-command runs them.
+
+The end-to-end tests build a fresh one per session; ``make lab-cluster`` keeps one up for the
+drill, its configuration (with secrets, mode 0600) in .lab/cluster.json, until ``make lab-down``
+or ``python -m lab.cluster down``.
+
+Usage (root, inside the lab namespace): python -m lab.cluster up|down
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+
+from components.settings import Node, Settings
+from components.steps import DIAL_ATTEMPTS
+from lab import guests
+from tests.program_recorder import ROOT, Program, run_program, secret
+
+STATE = ROOT / ".lab" / "cluster.json"
+STEP_TIMEOUT_S = 1800
+SSH_TIMEOUT_S = 900
+
+
+@dataclass
+class Cluster:
+    config: dict[str, str]
+    """The stack configuration the cluster was built from (holds the secrets)."""
+    settings: Settings
+    program: Program
+    first_run: dict[str, str] = field(default_factory=dict)
+    """Each remote command's stdout from the first run."""
+
+    def ssh(self, node: Node, command: str, timeout: float = 120) -> str:
+        return guests.ssh(self.settings, node, command, timeout=timeout).stdout
+
+    def run_commands(self) -> dict[str, str]:
+        """Execute the recorded remote commands in waves of those whose dependencies are done."""
+        commands = self.program.of_type("command:remote:Command")
+        outputs: dict[str, str] = {}
+        pending = set(commands)
+        while pending:
+            ready = sorted(name for name in pending
+                           if all(dep in outputs for dep in self.program.dependencies[name] if dep in commands))
+            if not ready:
+                raise RuntimeError(f"dependency cycle among {sorted(pending)}")
+            with ThreadPoolExecutor(max_workers=len(ready)) as pool:
+                for name, stdout in zip(ready, pool.map(self._run_one, ready), strict=True):
+                    outputs[name] = stdout
+            pending -= set(ready)
+        return outputs
+
+    def _run_one(self, name: str) -> str:
+        inputs = self.program.resources[name].inputs
+        host = secret(inputs["connection"])["host"]
+        node = next(node for node in self.settings.nodes if node.ip == host)
+        stdin = secret(inputs["stdin"]) if isinstance(inputs.get("stdin"), dict) else inputs.get("stdin")
+        started = time.monotonic()
+        # Like pulumi-command, retry while the connection itself fails (cloud-init restarts
+        # sshd once after the first answer), never once the command has started.
+        for _ in range(DIAL_ATTEMPTS):
+            result = guests.ssh(self.settings, node, inputs["create"], stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
+            if not (result.returncode == 255 and result.stderr.startswith("ssh: connect to host")):
+                break
+            time.sleep(3)
+        last = (result.stdout.strip().splitlines() or [""])[-1]
+        print(f"cluster: {name}: rc={result.returncode} {time.monotonic() - started:.0f}s: {last}", flush=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result.stdout
+
+
+def new_config(**overrides: str) -> dict[str, str]:
+    """The dev stack's configuration with fresh secrets."""
+    return guests.dev_config(haclusterPassword=secrets.token_urlsafe(18), redisPassword=secrets.token_hex(16),
+                             **overrides)
+
+
+def record(config: dict[str, str]) -> Cluster:
+    """The program run under mocks with this configuration: the commands a `pulumi up` would run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        program = run_program(config, patch)
+    return Cluster(config, guests.settings_from(config), program)
+
+
+def running(settings: Settings) -> bool:
+    return all(guests.virsh("domstate", guests.domain_name(settings, node), check=False).stdout.strip() == "running"
+               for node in settings.nodes)
+
+
+def ensure_absent(settings: Settings) -> None:
+    """Refuses to go on when these domains exist: they belong to a kept lab cluster."""
+    for node in settings.nodes:
+        if guests.virsh("dominfo", guests.domain_name(settings, node), check=False).returncode == 0:
+            raise RuntimeError(f"domain {guests.domain_name(settings, node)} already exists: "
+                               "a lab cluster is up (python -m lab.cluster down removes it)")
+
+
+def build(cluster: Cluster) -> None:
+    """Network and VMs from nothing, then the first run of every command."""
+    settings = cluster.settings
+    started = time.monotonic()
+    guests.create_network(settings)
+    for node in settings.nodes:
+        guests.boot(settings, node)
+    for node in settings.nodes:
+        print(f"cluster: {node.name} answered SSH after {guests.wait_for_ssh(settings, node, SSH_TIMEOUT_S):.0f}s")
+    cluster.first_run = cluster.run_commands()
+    print(f"cluster: first run done after {time.monotonic() - started:.0f}s", flush=True)
+
+
+def load() -> Cluster | None:
+    return record(json.loads(STATE.read_text())) if STATE.exists() else None
+
+
+def up() -> Cluster:
+    """The kept cluster: built when absent, otherwise every command run again (a re-up)."""
+    cluster = load()
+    if cluster is not None and running(cluster.settings):
+        cluster.run_commands()
+        return cluster
+    if cluster is not None:
+        guests.remove(cluster.settings)
+    cluster = record(new_config())
+    ensure_absent(cluster.settings)
+    STATE.parent.mkdir(exist_ok=True)
+    STATE.touch(mode=0o600)
+    os.chmod(STATE, 0o600)
+    STATE.write_text(json.dumps(cluster.config))
+    build(cluster)
+    return cluster
+
+
+def down() -> None:
+    cluster = load()
+    if cluster is None:
+        print("cluster: no change: no lab cluster recorded")
+        return
+    guests.remove(cluster.settings)
+    STATE.unlink()
+    print("cluster: removed the lab cluster")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=("up", "down"))
+    if parser.parse_args().action == "up":
+        up()
+    else:
+        down()
+
+
+if __name__ == "__main__":
+    main()
