@@ -1,0 +1,1 @@
+"""Failover drill and benchmark for a running redis-ha cluster (``python -m drill --help``)."""

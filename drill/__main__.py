@@ -1,0 +1,132 @@
+"""Failover drill: writers through the VIP, a fault, recovery to a whole cluster, a check of every
+acknowledged write; repeated per fault. Then redis-benchmark through the VIP versus the master's
+own address. Writes drill.json, table.md and PNG plots into a results folder.
+
+Run it where the nodes' addresses are reachable (the lab: `make drill DRILL_ARGS=...`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from drill.analysis import BEFORE_S, Trial, as_json, bins, steps, summarise, table
+from drill.benchmark import compare
+from drill.faults import FAULTS, Fault
+from drill.plot import write_plots
+from drill.target import ROOT, Target
+from drill.writer import ACKNOWLEDGED, UNKNOWN, Writers, longest_gap, lost
+
+HEALTHY_TIMEOUT_S = 1800
+RESUME_TIMEOUT_S = 900
+RESUMED_FOR_S = 3.0
+"""Writes must flow this long after a fault before a trial ends."""
+OBSERVE_S = 10.0
+"""How long a fault that should not stop writes is watched."""
+DEFAULT_TRIALS = {"redis-crash": 10, "master-vm-destroyed": 10, "switchover": 3, "replica-vm-destroyed": 3,
+                  "bond-link-down": 3}
+
+
+def progress(message: str) -> None:
+    print(f"[drill {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_s: float) -> Trial:
+    target.wait_healthy(HEALTHY_TIMEOUT_S)
+    master = target.master()
+    replica = target.other(master)
+    offsets = {node.name: target.clock_offset(node) for node in target.settings.nodes}
+    with Writers(writers, target.settings.vip, target.settings.redis_port, target.settings.redis_password,
+                 f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
+        time.sleep(BEFORE_S)
+        called_at, called_wall = time.monotonic(), time.time()
+        hit = fault.inject(target, master, replica)
+        injected = time.monotonic()
+        # Every time below is ours: the node's clock is corrected by its measured offset.
+        fault_wall = hit.wall_time - (offsets[hit.node.name] if hit.on_node_clock else 0.0)
+        fault_at = called_at + (fault_wall - called_wall)
+        if fault.writes_stop:
+            deadline = injected + RESUME_TIMEOUT_S
+            while time.monotonic() < deadline:
+                acknowledged = clients.log.acknowledged
+                resumed = [t for t in acknowledged if t > injected]
+                if resumed and acknowledged[-1] - resumed[0] >= RESUMED_FOR_S:
+                    break
+                time.sleep(0.2)
+        else:
+            time.sleep(OBSERVE_S)
+        end = time.monotonic()
+    log = clients.log
+    vip = target.redis()
+    missing = lost(log.keys(ACKNOWLEDGED), vip)
+    unknown_keys = log.keys(UNKNOWN)
+    unknown_applied = len(unknown_keys) - len(lost(unknown_keys, vip))
+    lines = [(when - offsets[node.name], message)
+             for node in target.settings.nodes for when, _, message in target.journal(node, fault_wall - 5)]
+    recovery_started = time.monotonic()
+    fault.recover(target, hit.node)
+    target.wait_healthy(HEALTHY_TIMEOUT_S)
+    trial = Trial(
+        fault=fault.name, number=number, node=hit.node.name,
+        write_gap_s=round(longest_gap(log.acknowledged, fault_at, end), 3),
+        acknowledged=len(log.acknowledged), failed=len(log.failed), unknown=len(log.unknown),
+        lost=missing, unknown_applied=unknown_applied,
+        steps=steps(lines, fault_wall), acks_per_bin=bins(log.acknowledged, fault_at, end),
+        recovery_s=round(time.monotonic() - recovery_started, 1),
+        note="" if log.acknowledged and log.acknowledged[-1] > injected else "writes did not resume",
+    )
+    progress(f"{fault.name} #{number} on {hit.node.name}: gap {trial.write_gap_s:.2f}s, acknowledged "
+             f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, steps {trial.steps}, "
+             f"back to healthy in {trial.recovery_s:.0f}s {trial.note}")
+    return trial
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--lab", action="store_true", help="the lab cluster kept by `make lab-cluster`")
+    where.add_argument("--stack", help="a Pulumi stack of this project (reads its config with the pulumi CLI)")
+    parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, from {', '.join(FAULTS)}")
+    parser.add_argument("--trials", type=int, help="trials per fault (default: 10 for redis-crash and "
+                        "master-vm-destroyed, 3 for the others)")
+    parser.add_argument("--writers", type=int, default=2, help="writer clients (default 2)")
+    parser.add_argument("--interval-ms", type=float, default=10, help="pause between one writer's writes (default 10)")
+    parser.add_argument("--benchmark-requests", type=int, default=20000,
+                        help="redis-benchmark requests per round, 0 to skip (default 20000)")
+    parser.add_argument("--out", type=Path, default=ROOT / "drill-results", help="results folder (a subfolder per run)")
+    args = parser.parse_args()
+    unknown = [name for name in args.faults.split(",") if name not in FAULTS]
+    if unknown:
+        parser.error(f"--faults: unknown {unknown}; choose from {', '.join(FAULTS)}")
+
+    target = Target.from_lab() if args.lab else Target.from_stack(args.stack)
+    folder = args.out / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder.mkdir(parents=True)
+    trials: list[Trial] = []
+    started = time.monotonic()
+    for name in args.faults.split(","):
+        count = args.trials or DEFAULT_TRIALS[name]
+        for number in range(1, count + 1):
+            progress(f"{name}: trial {number}/{count}")
+            trials.append(run_trial(target, FAULTS[name], number, args.writers, args.interval_ms / 1000))
+            # Saved after every trial: a long drill that breaks halfway keeps what it measured.
+            (folder / "drill.json").write_text(json.dumps(as_json(trials, summarise(trials), {}), indent=1))
+    extra: dict[str, object] = {"duration_s": round(time.monotonic() - started), "writers": args.writers,
+                                "interval_ms": args.interval_ms}
+    if args.benchmark_requests:
+        target.wait_healthy(HEALTHY_TIMEOUT_S)
+        extra["benchmark"] = compare(target, args.benchmark_requests)
+        progress(f"benchmark: {extra['benchmark']}")
+    summaries = summarise(trials)
+    (folder / "drill.json").write_text(json.dumps(as_json(trials, summaries, extra), indent=1))
+    (folder / "table.md").write_text(table(summaries))
+    plots = write_plots(trials, summaries, folder) if trials else []
+    print(table(summaries))
+    progress(f"results in {folder}: drill.json, table.md, {', '.join(p.name for p in plots)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Pure analysis of drill trials: the failover steps found in the cluster daemons' logs, and the
+per-fault summary (write gap percentiles, lost and unknown writes)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# The first log line of each failover step, in the order they happen. Messages are corosync
+# 3.1's and Pacemaker 2.1's (pacemaker-controld's "Result of <op> operation for <rsc> on <node>").
+STEPS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("failure detected", re.compile(
+        r"Token has not been received|A processor failed, forming new configuration"
+        r"|Result of monitor operation for redis on \S+: (not running|error|failed)")),
+    ("membership formed", re.compile(r"A new membership \(\S+\) was formed")),
+    ("vip down", re.compile(r"Result of stop operation for vip on \S+: ok")),
+    ("old master out", re.compile(r"Result of (demote|stop) operation for redis on \S+: ok")),
+    ("promote done", re.compile(r"Result of promote operation for redis on \S+: ok")),
+    ("vip up", re.compile(r"Result of start operation for vip on \S+: ok")),
+)
+
+
+def steps(lines: list[tuple[float, str]], fault_at: float) -> dict[str, float]:
+    """Seconds from the fault to the first line of each step (lines in our clock, any order)."""
+    found: dict[str, float] = {}
+    for when, message in sorted(lines):
+        if when < fault_at:
+            continue
+        for step, pattern in STEPS:
+            if step not in found and pattern.search(message):
+                found[step] = round(when - fault_at, 3)
+    return found
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (no interpolation: every figure is one that was measured)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+@dataclass
+class Trial:
+    fault: str
+    number: int
+    node: str
+    """The node the fault hit."""
+    write_gap_s: float
+    acknowledged: int
+    failed: int
+    unknown: int
+    lost: list[str]
+    """Acknowledged keys the cluster no longer had after recovery."""
+    unknown_applied: int
+    """Writes of unknown outcome that the cluster turned out to have."""
+    steps: dict[str, float]
+    acks_per_bin: list[int]
+    """Acknowledged writes per BIN_S from BEFORE_S before the fault."""
+    recovery_s: float
+    note: str = ""
+
+
+BIN_S = 0.1
+BEFORE_S = 3.0
+
+
+def bins(times: list[float], fault_at: float, end: float) -> list[int]:
+    counts = [0] * max(1, math.ceil((end - fault_at + BEFORE_S) / BIN_S))
+    for when in times:
+        index = math.floor((when - fault_at + BEFORE_S) / BIN_S)
+        if 0 <= index < len(counts):
+            counts[index] += 1
+    return counts
+
+
+@dataclass
+class Summary:
+    fault: str
+    trials: int
+    gap_p50_s: float
+    gap_p95_s: float
+    gap_max_s: float
+    lost: int
+    unknown: int
+    failed: int
+    steps_p50_s: dict[str, float] = field(default_factory=dict)
+
+
+def summarise(trials: list[Trial]) -> list[Summary]:
+    summaries = []
+    for fault in dict.fromkeys(trial.fault for trial in trials):
+        of_fault = [trial for trial in trials if trial.fault == fault]
+        gaps = [trial.write_gap_s for trial in of_fault]
+        step_names = [name for name, _ in STEPS if any(name in trial.steps for trial in of_fault)]
+        summaries.append(Summary(
+            fault=fault, trials=len(of_fault),
+            gap_p50_s=percentile(gaps, 0.5), gap_p95_s=percentile(gaps, 0.95), gap_max_s=max(gaps),
+            lost=sum(len(trial.lost) for trial in of_fault),
+            unknown=sum(trial.unknown for trial in of_fault),
+            failed=sum(trial.failed for trial in of_fault),
+            steps_p50_s={name: percentile([t.steps[name] for t in of_fault if name in t.steps], 0.5)
+                         for name in step_names},
+        ))
+    return summaries
+
+
+def table(summaries: list[Summary]) -> str:
+    """The drill's result as a Markdown table (what the README and closing notes carry)."""
+    rows = ["| fault | trials | write gap p50 / p95 / max (s) | acknowledged lost | unknown | failed "
+            "| steps, p50 s after the fault |",
+            "|---|---|---|---|---|---|---|"]
+    for s in summaries:
+        step_text = ", ".join(f"{name} {value:.1f}" for name, value in s.steps_p50_s.items()) or "-"
+        rows.append(f"| {s.fault} | {s.trials} | {s.gap_p50_s:.2f} / {s.gap_p95_s:.2f} / {s.gap_max_s:.2f} "
+                    f"| {s.lost} | {s.unknown} | {s.failed} | {step_text} |")
+    return "\n".join(rows) + "\n"
+
+
+def as_json(trials: list[Trial], summaries: list[Summary], extra: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": [asdict(s) for s in summaries], "trials": [asdict(t) for t in trials], **extra}

@@ -1,0 +1,106 @@
+"""The faults a drill injects, each with the way back to a whole cluster. A fault returns the
+node it hit and when it struck (wall clock: ours, or the node's for faults run over SSH, whose
+login alone takes seconds on emulated guests); its recovery brings the cluster back as an
+operator would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from components.cloud_init import NIC_NAMES
+from components.pcs_plan import REDIS_CLONE, REDIS_RESOURCE
+from components.settings import Node
+from drill.target import Target
+
+# Documented in the README as the planned switchover: pcs 0.11 removes the location constraint
+# it creates once the master role has moved.
+SWITCHOVER = "sudo pcs resource move {clone} {node} --promoted --wait=600"
+
+
+@dataclass(frozen=True)
+class Hit:
+    node: Node
+    wall_time: float
+    on_node_clock: bool
+    """True when wall_time was read on the node (convert it with the node's clock offset)."""
+
+
+def _on_node(target: Target, node: Node, command: str, timeout: float = 120) -> Hit:
+    """Runs a command over SSH and takes the node's clock just before it."""
+    stamped = target.ssh(node, f"date +%s.%N; {command}", timeout=timeout).stdout
+    return Hit(node, float(stamped.split()[0]), on_node_clock=True)
+
+
+def _local(node: Node, action: Callable[[], object]) -> Hit:
+    struck = time.time()
+    action()
+    return Hit(node, struck, on_node_clock=False)
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    inject: Callable[[Target, Node, Node], Hit]
+    """(target, master, replica) -> the node hit and when."""
+    recover: Callable[[Target, Node], None]
+    writes_stop: bool
+    """Whether writes are expected to pause (the drill then waits for them to resume)."""
+
+
+def _kill_redis(target: Target, master: Node, _replica: Node) -> Hit:
+    return _on_node(target, master, "sudo pkill -9 -x redis-server")
+
+
+def _cleanup_redis(target: Target, node: Node) -> None:
+    # migration-threshold bans the crashed instance from its node until its failure is cleared.
+    target.ssh(node, f"sudo pcs resource cleanup {REDIS_RESOURCE}")
+
+
+def _destroy(target: Target, node: Node) -> Hit:
+    return _local(node, lambda: target.virsh("destroy", target.domain(node)))
+
+
+def _restart_vm(target: Target, node: Node) -> None:
+    target.virsh("start", target.domain(node))
+    target.wait_ssh(node, 900)
+    # Nodes do not start the cluster at boot by default (startClusterAtBoot: an operator looks first).
+    target.ssh(node, "sudo pcs cluster start --wait=600", timeout=700)
+
+
+def _switchover(target: Target, master: Node, replica: Node) -> Hit:
+    return _on_node(target, master, SWITCHOVER.format(clone=REDIS_CLONE, node=replica.name), timeout=700)
+
+
+def _active_nic(target: Target, node: Node) -> str:
+    bond = target.ssh(node, "cat /proc/net/bonding/bond0").stdout
+    return next(line.split(":", 1)[1].strip() for line in bond.splitlines() if line.startswith("Currently Active"))
+
+
+def _bond_link_down(target: Target, master: Node, _replica: Node) -> Hit:
+    active = _active_nic(target, master)
+    hit = _local(master, lambda: target.virsh("domif-setlink", target.domain(master),
+                                              master.macs[NIC_NAMES.index(active)], "down"))
+    deadline = time.monotonic() + 60
+    while _active_nic(target, master) == active:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"bond on {master.name} did not leave {active} within 60s")
+        time.sleep(0.5)
+    return hit
+
+
+def _bond_links_up(target: Target, node: Node) -> None:
+    for mac in node.macs:
+        target.virsh("domif-setlink", target.domain(node), mac, "up")
+
+
+FAULTS = {fault.name: fault for fault in (
+    Fault("redis-crash", _kill_redis, _cleanup_redis, writes_stop=True),
+    Fault("master-vm-destroyed", lambda target, master, _replica: _destroy(target, master), _restart_vm,
+          writes_stop=True),
+    Fault("switchover", _switchover, lambda _target, _node: None, writes_stop=True),
+    Fault("replica-vm-destroyed", lambda target, _master, replica: _destroy(target, replica), _restart_vm,
+          writes_stop=False),
+    Fault("bond-link-down", _bond_link_down, _bond_links_up, writes_stop=False),
+)}

@@ -1,0 +1,163 @@
+"""The cluster a drill runs against, and how to reach it: Redis on the VIP and on each node,
+SSH to the nodes, libvirt for the VMs. Built from a Pulumi stack's configuration (the same
+settings module the program validates it with) or from the kept lab cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from components.pcs_plan import REDIS_CLONE, VIP_RESOURCE
+from components.settings import Node, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB_CLUSTER = ROOT / ".lab" / "cluster.json"
+LAB_SSH_KEY = Path("/var/lib/redis-ha-lab/ssh/id_ed25519")
+
+
+@dataclass
+class Target:
+    settings: Settings
+    ssh_key: Path
+    """Private key for `settings.ssh_user` on the nodes."""
+
+    @classmethod
+    def from_lab(cls) -> Target:
+        if not LAB_CLUSTER.exists():
+            raise SystemExit(f"drill: no lab cluster ({LAB_CLUSTER} is missing): run `make lab-cluster` first")
+        return cls(load_settings(json.loads(LAB_CLUSTER.read_text()).get), LAB_SSH_KEY)
+
+    @classmethod
+    def from_stack(cls, stack: str) -> Target:
+        """A stack's configuration as `pulumi up` used it; the SSH key goes to a 0600 temp file."""
+        shown = subprocess.run(["pulumi", "config", "--json", "--show-secrets", "--stack", stack],
+                               capture_output=True, text=True, check=False)
+        if shown.returncode != 0:
+            raise SystemExit(f"drill: `pulumi config --stack {stack}` failed: {shown.stderr.strip()}")
+        config = {key.split(":", 1)[1]: entry["value"] for key, entry in json.loads(shown.stdout).items()
+                  if key.startswith("redis-ha:")}
+        settings = load_settings(config.get)
+        handle, key_path = tempfile.mkstemp(prefix="redis-ha-drill-key-")
+        with os.fdopen(handle, "w") as key_file:
+            key_file.write(settings.ssh_private_key.rstrip("\n") + "\n")
+        return cls(settings, Path(key_path))
+
+    def domain(self, node: Node) -> str:
+        return f"{self.settings.cluster_name}-{node.name}"
+
+    def node(self, name: str) -> Node:
+        return next(node for node in self.settings.nodes if node.name == name)
+
+    def other(self, node: Node) -> Node:
+        return next(other for other in self.settings.nodes if other != node)
+
+    def ssh(self, node: Node, command: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ssh", "-i", str(self.ssh_key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+             f"{self.settings.ssh_user}@{node.ip}", command],
+            capture_output=True, text=True, timeout=timeout, check=check)
+
+    def virsh(self, *args: str) -> str:
+        return subprocess.run(["virsh", "-q", "-c", self.settings.libvirt_uri, *args],
+                              capture_output=True, text=True, check=True).stdout
+
+    def redis(self, host: str | None = None, timeout: float = 5) -> redis.Redis:
+        return redis.Redis(host=host or self.settings.vip, port=self.settings.redis_port,
+                           password=self.settings.redis_password, socket_timeout=timeout,
+                           socket_connect_timeout=timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
+
+    def role(self, node: Node) -> str | None:
+        """ROLE of the node's own Redis (master/slave), None when it does not answer."""
+        try:
+            return str(self.redis(node.ip, timeout=2).execute_command("ROLE")[0])  # type: ignore[no-untyped-call]
+        except redis.exceptions.RedisError:
+            return None
+
+    def master(self) -> Node:
+        return next(node for node in self.settings.nodes if self.role(node) == "master")
+
+    def clock_offset(self, node: Node) -> float:
+        """The node's wall clock minus ours, in seconds, from Redis TIME (a round trip of
+        milliseconds, where SSH would take most of a second on emulated guests)."""
+        connection = self.redis(node.ip)
+        before = time.time()
+        seconds, microseconds = connection.time()
+        after = time.time()
+        return seconds + microseconds / 1e6 - (before + after) / 2
+
+    def health(self) -> str | None:
+        """None when the cluster is whole (both nodes online, one Promoted and one Unpromoted
+        Redis, the VIP on the Promoted one, the replica in sync); else what is missing."""
+        status = None
+        for node in self.settings.nodes:
+            answer = self.ssh(node, "sudo crm_mon --output-as=xml", timeout=60, check=False)
+            if answer.returncode == 0:
+                status = ET.fromstring(answer.stdout)
+                break
+        if status is None:
+            return "no node answers crm_mon"
+        online = sorted(str(n.get("name")) for n in status.iter("node") if n.get("online") == "true")
+        if online != sorted(node.name for node in self.settings.nodes):
+            return f"nodes online: {online}"
+        roles: dict[str, str] = {}
+        for clone in status.iter("clone"):
+            if clone.get("id") == REDIS_CLONE:
+                for resource in clone.iter("resource"):
+                    placed = resource.find("node")
+                    if placed is not None:
+                        roles[str(resource.get("role"))] = str(placed.get("name"))
+        if sorted(roles) != ["Promoted", "Unpromoted"]:
+            return f"redis roles: {roles}"
+        vip = next((r for r in status.iter("resource") if r.get("id") == VIP_RESOURCE), None)
+        vip_node = vip.find("node") if vip is not None else None
+        if vip is None or vip.get("role") != "Started" or vip_node is None or vip_node.get("name") != roles["Promoted"]:
+            return "vip not started on the Promoted node"
+        failures = status.find("failures")
+        if failures is not None and len(failures) > 0:
+            return "failed actions recorded"
+        try:
+            replication = self.redis(self.node(roles["Promoted"]).ip).info("replication")
+        except redis.exceptions.RedisError as error:
+            return f"master Redis: {error}"
+        if replication.get("connected_slaves") != 1 or "online" not in str(replication.get("slave0", {})):
+            return f"replica not in sync: connected_slaves={replication.get('connected_slaves')}"
+        return None
+
+    def wait_healthy(self, timeout_s: float) -> float:
+        """Seconds until health() is None; raises TimeoutError with the last reason."""
+        started = time.monotonic()
+        while (reason := self.health()) is not None:
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"cluster not healthy after {timeout_s:.0f}s: {reason}")
+            time.sleep(2)
+        return time.monotonic() - started
+
+    def wait_ssh(self, node: Node, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.ssh(node, "true", timeout=30, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no SSH to {node.name} within {timeout_s:.0f}s")
+            time.sleep(3)
+
+    def journal(self, node: Node, since_epoch: float) -> list[tuple[float, str, str]]:
+        """(node wall time, identifier, message) of the cluster daemons' log lines since then."""
+        answer = self.ssh(node, f"sudo journalctl -o json --no-pager --since @{since_epoch:.0f} "
+                                "-t corosync -t pacemaker-controld -t pacemaker-fenced", timeout=120, check=False)
+        lines = []
+        for line in answer.stdout.splitlines():
+            entry = json.loads(line)
+            message = entry.get("MESSAGE")
+            if isinstance(message, str):
+                lines.append((int(entry["__REALTIME_TIMESTAMP"]) / 1e6, str(entry.get("SYSLOG_IDENTIFIER")), message))
+        return lines

@@ -1,0 +1,113 @@
+"""The drill's pure parts: outcome classification, gaps, log steps, statistics, report, plots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import redis
+
+from drill.__main__ import DEFAULT_TRIALS
+from drill.analysis import BEFORE_S, BIN_S, Trial, bins, percentile, steps, summarise, table
+from drill.benchmark import parse_csv
+from drill.faults import FAULTS
+from drill.plot import write_plots
+from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, merge, outcome_of
+
+
+@pytest.mark.parametrize(("error", "outcome"), [
+    (redis.exceptions.ResponseError("READONLY You can't write against a read only replica."), FAILED),
+    (redis.exceptions.ConnectionError("Error 111 connecting to 192.168.150.10:6379. Connection refused."), FAILED),
+    (redis.exceptions.TimeoutError("Timeout reading from socket"), UNKNOWN),
+    (redis.exceptions.ConnectionError("Connection closed by server."), UNKNOWN),
+])
+def test_a_write_is_unknown_only_when_the_request_may_have_been_sent(error: redis.exceptions.RedisError,
+                                                                    outcome: str) -> None:
+    assert outcome_of(error) == outcome
+
+
+def test_longest_gap_counts_only_gaps_that_overlap_the_window() -> None:
+    times = [0.0, 1.0, 1.5, 9.5, 10.0, 30.0]
+    assert longest_gap(times) == 20.0
+    assert longest_gap(times, start=2.0, end=10.0) == 8.0
+    assert longest_gap([5.0]) == 0.0
+
+
+def test_merged_logs_keep_every_attempt_in_time_order() -> None:
+    first = WriteLog([(1.0, "a:1", ACKNOWLEDGED), (3.0, "a:2", FAILED)])
+    second = WriteLog([(2.0, "b:1", UNKNOWN), (4.0, "b:2", ACKNOWLEDGED)])
+    merged = merge([first, second])
+    assert [key for _, key, _ in merged.attempts] == ["a:1", "b:1", "a:2", "b:2"]
+    assert merged.keys(ACKNOWLEDGED) == ["a:1", "b:2"]
+    assert merged.unknown == [2.0]
+
+
+LOG = [
+    (99.0, "notice: Result of promote operation for redis on redis-1: ok"),  # before the fault
+    (101.2, "[TOTEM ] Token has not been received in 2250 ms"),
+    (102.0, "[TOTEM ] A processor failed, forming new configuration: token timed out (3000ms)"),
+    (105.8, "[TOTEM ] A new membership (1.2a) was formed. Members left: 2"),
+    (110.0, "notice: Result of promote operation for redis on redis-1: ok"),
+    (113.0, "notice: Result of start operation for vip on redis-1: ok"),
+]
+
+
+def test_steps_are_the_first_matching_lines_after_the_fault() -> None:
+    assert steps(list(reversed(LOG)), fault_at=100.0) == {
+        "failure detected": 1.2, "membership formed": 5.8, "promote done": 10.0, "vip up": 13.0}
+
+
+def test_a_redis_crash_is_detected_by_the_failed_monitor() -> None:
+    lines = [(5.0, "notice: Result of monitor operation for redis on redis-2: not running | rc=7"),
+             (9.0, "notice: Result of stop operation for redis on redis-2: ok")]
+    assert steps(lines, fault_at=1.0) == {"failure detected": 4.0, "old master out": 8.0}
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 11)]
+    assert percentile(values, 0.5) == 5.0
+    assert percentile(values, 0.95) == 10.0
+    assert percentile([3.0], 0.5) == 3.0
+    assert math.isnan(percentile([], 0.5))
+
+
+def test_bins_count_acknowledged_writes_from_before_the_fault() -> None:
+    counts = bins([100.0 - BEFORE_S, 100.0, 100.05, 100.2], fault_at=100.0, end=100.3)
+    assert len(counts) == round((BEFORE_S + 0.3) / BIN_S)
+    assert counts[0] == 1
+    assert counts[round(BEFORE_S / BIN_S)] == 2
+    assert sum(counts) == 4
+
+
+def trial(fault: str, gap: float, lost: list[str] | None = None) -> Trial:
+    return Trial(fault=fault, number=1, node="redis-1", write_gap_s=gap, acknowledged=100, failed=2, unknown=1,
+                 lost=lost or [], unknown_applied=0, steps={"promote done": gap - 1}, acks_per_bin=[5, 0, 5],
+                 recovery_s=30.0)
+
+
+def test_summary_per_fault_in_the_order_run() -> None:
+    trials = [trial("redis-crash", 8.0), trial("redis-crash", 12.0, ["k:1"]), trial("switchover", 2.0)]
+    crash, switchover = summarise(trials)
+    assert (crash.fault, crash.trials, crash.gap_p50_s, crash.gap_max_s, crash.lost) == ("redis-crash", 2, 8.0, 12.0, 1)
+    assert crash.steps_p50_s == {"promote done": 7.0}
+    assert (switchover.fault, switchover.lost, switchover.unknown) == ("switchover", 0, 1)
+    text = table([crash, switchover])
+    assert "| redis-crash | 2 | 8.00 / 12.00 / 12.00 | 1 | 2 | 4 | promote done 7.0 |" in text
+
+
+def test_plots_are_png_files(tmp_path: Path) -> None:
+    trials = [trial("redis-crash", 8.0), trial("switchover", 2.0)]
+    for path in write_plots(trials, summarise(trials), tmp_path):
+        assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_benchmark_csv_rates() -> None:
+    output = '"test","rps","avg_latency_ms"\n"SET","1234.57","8.1"\n"GET","2000.00","5.0"\n'
+    assert parse_csv(output) == {"SET": 1234.57, "GET": 2000.0}
+
+
+def test_every_fault_has_a_default_trial_count_of_at_least_ten_for_the_failovers() -> None:
+    assert set(DEFAULT_TRIALS) == set(FAULTS)
+    assert DEFAULT_TRIALS["redis-crash"] >= 10
+    assert DEFAULT_TRIALS["master-vm-destroyed"] >= 10
