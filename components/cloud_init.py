@@ -14,10 +14,20 @@ def _dump(document: dict[str, object]) -> str:
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
+# While no master is promoted, the redis agent points replicas at this placeholder host name.
+# Redis resolves its master's name in its main thread: a name that goes to DNS stalls the
+# whole server (and the agent's notify/promote calls) for the resolver's timeout, 20 s and more
+# per attempt where the DNS server does not answer. On a loopback address nothing listens on,
+# each attempt is refused at once.
+AGENT_PLACEHOLDER_MASTER = "no-such-master"
+PLACEHOLDER_ADDRESS = "127.0.0.2"
+
+
 def render_hosts(settings: Settings) -> str:
     """/etc/hosts with both node names on their bond addresses: the redis agent replicates to
     `<node name>` and corosync must not resolve the local name to a loopback address."""
-    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback",
+             f"{PLACEHOLDER_ADDRESS} {AGENT_PLACEHOLDER_MASTER}"]
     lines += [f"{node.ip} {node.name}" for node in settings.nodes]
     return "\n".join(lines) + "\n"
 

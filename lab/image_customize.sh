@@ -10,6 +10,9 @@ printf 'datasource_list: [ NoCloud, None ]\n' > "$rootfs/etc/cloud/cloud.cfg.d/9
 printf 'locale: false\n' > "$rootfs/etc/cloud/cloud.cfg.d/91-no-locale.cfg"
 # e2scrub_reap cost 28-42 s of every boot under TCG.
 ln -sf /dev/null "$rootfs/etc/systemd/system/e2scrub_reap.service"
+# mmdebstrap copies the build host's resolv.conf, whose resolver the guests cannot reach
+# (every lookup then waits for the timeout). Lab guests have no DNS: /etc/hosts only.
+printf '# redis-ha lab: no DNS server; names come from /etc/hosts\n' > "$rootfs/etc/resolv.conf"
 # Per-instance identity is made at first boot, not shared by every guest of the image.
 rm -f "$rootfs"/etc/ssh/ssh_host_* "$rootfs/var/lib/dbus/machine-id"
 : > "$rootfs/etc/machine-id"

@@ -55,6 +55,15 @@ def test_hosts_never_maps_a_node_name_to_loopback(settings: Settings) -> None:
             assert not {"redis-1", "redis-2"} & set(names)
 
 
+def test_agent_placeholder_master_resolves_locally_where_redis_does_not_listen(settings: Settings) -> None:
+    entries = {name: line.split()[0] for line in render_hosts(settings).splitlines() for name in line.split()[1:]}
+    address = entries["no-such-master"]
+    assert address.startswith("127.")
+    # Redis binds 127.0.0.1: a replica pointed there would replicate from itself.
+    assert address not in ("127.0.0.1", settings.vip, *(node.ip for node in settings.nodes))
+    assert "bind 127.0.0.1 " in render_redis_conf(settings, settings.nodes[0])
+
+
 def test_meta_data_instance_id_is_stable(settings: Settings) -> None:
     node = settings.nodes[0]
     assert yaml.safe_load(render_meta_data(settings, node)) == {"instance-id": "redis-ha-redis-1", "local-hostname": "redis-1"}
@@ -114,7 +123,12 @@ def test_serialise_refuses_tabs() -> None:
 
 
 def test_stonith_disabled_only_in_fencing_mode_none(settings: Settings) -> None:
-    assert cluster_properties(settings) == ["stonith-enabled=false"]
+    assert cluster_properties(settings)[0] == "stonith-enabled=false"
+
+
+def test_load_threshold_property_from_its_key(load: Callable[..., Settings]) -> None:
+    assert "load-threshold=250%" in cluster_properties(load(loadThresholdPercent="250"))
+    assert "load-threshold=400%" in cluster_properties(load())
 
 
 def test_tcg_xslt_is_well_formed_and_sets_tb_cache() -> None:
