@@ -73,6 +73,13 @@ def serialise(plan: list[list[str]]) -> str:
 
 def cluster_properties(settings: Settings) -> list[str]:
     """NAME=VALUE pairs for scripts/cluster_properties.sh."""
-    # Fencing mode "none" is the recipe's: without a fence device Pacemaker would refuse to
-    # start any resource while stonith-enabled is true.
-    return [f"stonith-enabled={'false' if settings.fencing == 'none' else 'true'}"]
+    return [
+        # Fencing mode "none" is the recipe's: without a fence device Pacemaker would refuse to
+        # start any resource while stonith-enabled is true.
+        f"stonith-enabled={'false' if settings.fencing == 'none' else 'true'}",
+        # Above this load Pacemaker throttles to one action at a time across the cluster, so a
+        # failover's notifications to the two nodes run one after the other. The throttle guards
+        # big clusters against action storms; two nodes with two resources have none, and a
+        # loaded node is exactly when a failover must not wait.
+        f"load-threshold={settings.load_threshold_percent}%",
+    ]

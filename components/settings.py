@@ -87,16 +87,17 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("startClusterAtBoot", "boolean", False),
     KeySpec("fencing", "string", "none"),
     KeySpec("vipMonitorIntervalSeconds", "integer", 10),
-    KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 9),
+    KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 3),
     KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10),
     KeySpec("monitorTimeoutSeconds", "integer", 30),
     KeySpec("redisOperationTimeoutSeconds", "integer", 120),
     KeySpec("migrationThreshold", "integer", 1),
     KeySpec("failureTimeoutSeconds", "integer", 60),
     KeySpec("resourceStickiness", "integer", 1),
-    KeySpec("corosyncTokenMs", "integer", 3000),
+    KeySpec("corosyncTokenMs", "integer", 1000),
     KeySpec("corosyncConsensusMs", "integer"),
     KeySpec("clusterReadyTimeoutSeconds", "integer", 900),
+    KeySpec("loadThresholdPercent", "integer", 400),
 )
 KEYS_BY_NAME = {spec.name: spec for spec in KEYS}
 
@@ -158,6 +159,7 @@ class Settings:
     corosync_token_ms: int
     corosync_consensus_ms: int
     cluster_ready_timeout_s: int
+    load_threshold_percent: int
     ssh_private_key: str = field(repr=False, default="")
     hacluster_password: str = field(repr=False, default="")
     redis_password: str = field(repr=False, default="")
@@ -447,6 +449,7 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
         corosync_token_ms=token,
         corosync_consensus_ms=consensus,
         cluster_ready_timeout_s=_positive(reader, "clusterReadyTimeoutSeconds"),
+        load_threshold_percent=_positive(reader, "loadThresholdPercent"),
         ssh_private_key=private_key,
         hacluster_password=hacluster_password,
         redis_password=redis_password,

@@ -16,7 +16,7 @@ def test_defaults_are_derived_from_the_network(settings: Settings) -> None:
     assert settings.vip == "192.168.150.10"
     assert [(n.name, n.ip) for n in settings.nodes] == [("redis-1", "192.168.150.11"), ("redis-2", "192.168.150.12")]
     assert settings.nameservers == ("192.168.150.1",)
-    assert settings.corosync_consensus_ms == 3600
+    assert (settings.corosync_token_ms, settings.corosync_consensus_ms) == (1000, 1200)
     assert settings.domain_type == "kvm"
     assert settings.fencing == "none"
     assert settings.start_cluster_at_boot is False
@@ -115,14 +115,15 @@ BAD = [
     ({"tcgTbCacheMib": "-5"}, "tcgTbCacheMib", "at least 0"),
     ({"vipMonitorIntervalSeconds": "0"}, "vipMonitorIntervalSeconds", "at least 1"),
     ({"redisPromotedMonitorIntervalSeconds": "-3"}, "redisPromotedMonitorIntervalSeconds", "at least 1"),
-    ({"redisUnpromotedMonitorIntervalSeconds": "9"}, "redisUnpromotedMonitorIntervalSeconds", "must differ"),
+    ({"redisUnpromotedMonitorIntervalSeconds": "3"}, "redisUnpromotedMonitorIntervalSeconds", "must differ"),
     ({"monitorTimeoutSeconds": "0"}, "monitorTimeoutSeconds", "at least 1"),
     ({"redisOperationTimeoutSeconds": "0"}, "redisOperationTimeoutSeconds", "at least 1"),
     ({"migrationThreshold": "-1"}, "migrationThreshold", "at least 0"),
     ({"failureTimeoutSeconds": "-1"}, "failureTimeoutSeconds", "at least 0"),
     ({"resourceStickiness": "-1"}, "resourceStickiness", "at least 0"),
     ({"corosyncTokenMs": "0"}, "corosyncTokenMs", "at least 1"),
-    ({"corosyncConsensusMs": "3000"}, "corosyncConsensusMs", "at least 1.2"),
+    ({"loadThresholdPercent": "0"}, "loadThresholdPercent", "at least 1"),
+    ({"corosyncConsensusMs": "1000"}, "corosyncConsensusMs", "at least 1.2"),
     ({"readyTimeoutSeconds": "0"}, "readyTimeoutSeconds", "at least 1"),
     ({"clusterReadyTimeoutSeconds": "0"}, "clusterReadyTimeoutSeconds", "at least 1"),
     ({"networkCreate": "maybe"}, "networkCreate", "true or false"),
