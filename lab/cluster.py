@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -40,8 +41,8 @@ class Cluster:
     first_run: dict[str, str] = field(default_factory=dict)
     """Each remote command's stdout from the first run."""
 
-    def ssh(self, node: Node, command: str, timeout: float = 120) -> str:
-        return guests.ssh(self.settings, node, command, timeout=timeout).stdout
+    def ssh(self, node: Node, command: str, timeout: float = 120, stdin: str | None = None) -> str:
+        return guests.ssh(self.settings, node, command, stdin=stdin, timeout=timeout).stdout
 
     def run_commands(self) -> dict[str, str]:
         """Execute the recorded remote commands in waves of those whose dependencies are done."""
@@ -106,15 +107,19 @@ def ensure_absent(settings: Settings) -> None:
                                "a lab cluster is up (python -m lab.cluster down removes it)")
 
 
-def build(cluster: Cluster) -> None:
-    """Network and VMs from nothing, then the first run of every command."""
+def build(cluster: Cluster, before_commands: Callable[[Cluster], None] | None = None) -> None:
+    """Network and VMs from nothing, then the first run of every command (`before_commands`
+    runs once the VMs answer SSH)."""
     settings = cluster.settings
     started = time.monotonic()
     guests.create_network(settings)
     for node in settings.nodes:
         guests.boot(settings, node)
     for node in settings.nodes:
-        print(f"cluster: {node.name} answered SSH after {guests.wait_for_ssh(settings, node, SSH_TIMEOUT_S):.0f}s")
+        print(f"cluster: {node.name} answered SSH after {guests.wait_for_ssh(settings, node, SSH_TIMEOUT_S):.0f}s",
+              flush=True)
+    if before_commands is not None:
+        before_commands(cluster)
     cluster.first_run = cluster.run_commands()
     print(f"cluster: first run done after {time.monotonic() - started:.0f}s", flush=True)
 

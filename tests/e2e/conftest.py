@@ -12,16 +12,29 @@ import pytest
 
 from lab import guests
 from lab.cluster import Cluster, build, ensure_absent, new_config, record
+from lab.outsider import ALLOWED_NETWORK
+
+PS_SAMPLES = "/root/e2e-ps-samples"
+"""Every process's command line on a node, sampled while the program provisions it."""
+
+
+def sample_process_lists(cluster: Cluster) -> None:
+    # Root-only file; sampled faster than a provisioning command that held a secret in its
+    # arguments could start and finish (each takes seconds on these guests).
+    for node in cluster.settings.nodes:
+        cluster.ssh(node, f"sudo bash -c 'umask 077; nohup bash -c \"while :; do ps -eww -o args; sleep 0.2; done\" "
+                          f">> {PS_SAMPLES} 2>/dev/null < /dev/null & echo $! > {PS_SAMPLES}.pid'")
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     if not guests.SSH_KEY.exists() or guests.virsh("pool-info", "redis-ha-lab", check=False).returncode != 0:
         pytest.fail("the lab is not up: run `make lab` first")
-    cluster = record(new_config())
+    # One client network allowed besides the cluster's own, for the exposure tests.
+    cluster = record(new_config(clientNetworks=f'["{ALLOWED_NETWORK}"]'))
     ensure_absent(cluster.settings)
     try:
-        build(cluster)
+        build(cluster, before_commands=sample_process_lists)
         yield cluster
     finally:
         guests.remove(cluster.settings)
