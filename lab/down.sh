@@ -60,12 +60,6 @@ stop_pid mirror
 stop_pid libvirtd
 stop_pid virtlogd
 
-# The exposure tests' client namespace (lab/outsider.py), if a test run was cut short.
-if ip netns list | grep -qw "$LAB_NS-out"; then
-  ip netns delete "$LAB_NS-out"
-  lab_log "removed network namespace $LAB_NS-out"
-fi
-
 if ip netns list | grep -qw "$LAB_NS"; then
   # Anything still inside (a stray qemu or client) would keep the namespace's devices alive.
   for pid in $(ip netns pids "$LAB_NS"); do
