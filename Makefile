@@ -14,7 +14,7 @@ help:
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
 	@echo "make test-unit  unit tests (pure renderers, validation, Pulumi mocks)"
 	@echo "make test-e2e   two lab VMs provisioned by the program's commands, then checked"
-	@echo "make test       lint + unit + end-to-end tests (what CI runs; root, ~25 min)"
+	@echo "make test       lint + unit + end-to-end tests (what CI runs; root, ~35 min)"
 	@echo "make toolchain  build the Pulumi CLI from Go modules into .tools/ (see README)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make lab-check  boot a throwaway guest in the lab, install the cluster packages"
