@@ -39,7 +39,7 @@ class NodeVm(pulumi.ComponentResource):
 
         disk = libvirt.Volume(
             f"{name}-disk",
-            name=f"{settings.cluster_name}-{node.name}.qcow2",
+            name=f"{settings.domain_name(node)}.qcow2",
             pool=settings.storage_pool,
             base_volume_id=args.base_volume_id,
             size=settings.disk_gib * GIB,
@@ -48,7 +48,7 @@ class NodeVm(pulumi.ComponentResource):
         )
         seed = libvirt.CloudInitDisk(
             f"{name}-cloudinit",
-            name=f"{settings.cluster_name}-{node.name}-seed.iso",
+            name=f"{settings.domain_name(node)}-seed.iso",
             pool=settings.storage_pool,
             user_data=render_user_data(settings, node),
             meta_data=render_meta_data(settings, node),
@@ -58,7 +58,7 @@ class NodeVm(pulumi.ComponentResource):
         direct_boot = bool(settings.kernel)
         domain = libvirt.Domain(
             f"{name}-domain",
-            name=f"{settings.cluster_name}-{node.name}",
+            name=settings.domain_name(node),
             type=settings.domain_type,
             vcpu=settings.vcpus,
             memory=settings.memory_mib,

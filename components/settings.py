@@ -168,6 +168,10 @@ class Settings:
     def prefix_length(self) -> int:
         return self.network.prefixlen
 
+    def domain_name(self, node: Node) -> str:
+        """The node's libvirt domain, also the stem of its volumes: one name per cluster and node."""
+        return f"{self.cluster_name}-{node.name}"
+
 
 def _shown(spec: KeySpec, value: object) -> str:
     return "(secret)" if spec.secret else repr(value)

@@ -59,11 +59,11 @@ def _cleanup_redis(target: Target, node: Node) -> None:
 
 
 def _destroy(target: Target, node: Node) -> Hit:
-    return _local(node, lambda: target.virsh("destroy", target.domain(node)))
+    return _local(node, lambda: target.virsh("destroy", target.settings.domain_name(node)))
 
 
 def _restart_vm(target: Target, node: Node) -> None:
-    target.virsh("start", target.domain(node))
+    target.virsh("start", target.settings.domain_name(node))
     target.wait_ssh(node, 900)
     # Nodes do not start the cluster at boot by default (startClusterAtBoot: an operator looks first).
     target.ssh(node, "sudo pcs cluster start --wait=600", timeout=700)
@@ -80,7 +80,7 @@ def _active_nic(target: Target, node: Node) -> str:
 
 def _bond_link_down(target: Target, master: Node, _replica: Node) -> Hit:
     active = _active_nic(target, master)
-    hit = _local(master, lambda: target.virsh("domif-setlink", target.domain(master),
+    hit = _local(master, lambda: target.virsh("domif-setlink", target.settings.domain_name(master),
                                               master.macs[NIC_NAMES.index(active)], "down"))
     deadline = time.monotonic() + 60
     while _active_nic(target, master) == active:
@@ -92,7 +92,7 @@ def _bond_link_down(target: Target, master: Node, _replica: Node) -> Hit:
 
 def _bond_links_up(target: Target, node: Node) -> None:
     for mac in node.macs:
-        target.virsh("domif-setlink", target.domain(node), mac, "up")
+        target.virsh("domif-setlink", target.settings.domain_name(node), mac, "up")
 
 
 FAULTS = {fault.name: fault for fault in (

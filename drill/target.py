@@ -52,9 +52,6 @@ class Target:
             key_file.write(settings.ssh_private_key.rstrip("\n") + "\n")
         return cls(settings, Path(key_path))
 
-    def domain(self, node: Node) -> str:
-        return f"{self.settings.cluster_name}-{node.name}"
-
     def node(self, name: str) -> Node:
         return next(node for node in self.settings.nodes if node.name == name)
 

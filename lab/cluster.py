@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -38,8 +38,6 @@ class Cluster:
     """The stack configuration the cluster was built from (holds the secrets)."""
     settings: Settings
     program: Program
-    first_run: dict[str, str] = field(default_factory=dict)
-    """Each remote command's stdout from the first run."""
 
     def ssh(self, node: Node, command: str, timeout: float = 120, stdin: str | None = None) -> str:
         return guests.ssh(self.settings, node, command, stdin=stdin, timeout=timeout).stdout
@@ -95,15 +93,15 @@ def record(config: dict[str, str]) -> Cluster:
 
 
 def running(settings: Settings) -> bool:
-    return all(guests.virsh("domstate", guests.domain_name(settings, node), check=False).stdout.strip() == "running"
+    return all(guests.virsh("domstate", settings.domain_name(node), check=False).stdout.strip() == "running"
                for node in settings.nodes)
 
 
 def ensure_absent(settings: Settings) -> None:
     """Refuses to go on when these domains exist: they belong to a kept lab cluster."""
     for node in settings.nodes:
-        if guests.virsh("dominfo", guests.domain_name(settings, node), check=False).returncode == 0:
-            raise RuntimeError(f"domain {guests.domain_name(settings, node)} already exists: "
+        if guests.virsh("dominfo", settings.domain_name(node), check=False).returncode == 0:
+            raise RuntimeError(f"domain {settings.domain_name(node)} already exists: "
                                "a lab cluster is up (python -m lab.cluster down removes it)")
 
 
@@ -120,7 +118,7 @@ def build(cluster: Cluster, before_commands: Callable[[Cluster], None] | None = 
               flush=True)
     if before_commands is not None:
         before_commands(cluster)
-    cluster.first_run = cluster.run_commands()
+    cluster.run_commands()
     print(f"cluster: first run done after {time.monotonic() - started:.0f}s", flush=True)
 
 

@@ -56,10 +56,6 @@ def domain_type() -> str:
     return (LAB_DIR / "images" / "domain-type").read_text().split()[0]
 
 
-def domain_name(settings: Settings, node: Node) -> str:
-    return f"{settings.cluster_name}-{node.name}"
-
-
 def _bridge(settings: Settings) -> str:
     # Linux limits interface names to 15 characters.
     return f"rhl-{settings.cluster_name}"[:13] + "0"
@@ -82,7 +78,7 @@ def _domain_xml(settings: Settings, node: Node, kind: str, disk: Path, seed: Pat
     tcg = f"<tcg><tb-cache unit='MiB'>{settings.tcg_tb_cache_mib}</tb-cache></tcg>" \
         if kind == "qemu" and settings.tcg_tb_cache_mib else ""
     return f"""<domain type='{kind}'>
-  <name>{domain_name(settings, node)}</name><memory unit='MiB'>{settings.memory_mib}</memory><vcpu>{settings.vcpus}</vcpu>
+  <name>{settings.domain_name(node)}</name><memory unit='MiB'>{settings.memory_mib}</memory><vcpu>{settings.vcpus}</vcpu>
   <os><type arch='x86_64'>hvm</type><kernel>{settings.kernel}</kernel><initrd>{settings.initrd}</initrd>
     <cmdline>{settings.kernel_cmdline}</cmdline></os>
   <features><acpi/>{tcg}</features>
@@ -98,7 +94,7 @@ def _domain_xml(settings: Settings, node: Node, kind: str, disk: Path, seed: Pat
 
 
 def _files(settings: Settings, node: Node) -> tuple[Path, Path]:
-    stem = POOL_DIR / domain_name(settings, node)
+    stem = POOL_DIR / settings.domain_name(node)
     return stem.with_suffix(".qcow2"), stem.with_suffix(".seed.iso")
 
 
@@ -115,7 +111,7 @@ def boot(settings: Settings, node: Node) -> None:
             f"{work}/user-data", f"{work}/meta-data", f"{work}/network-config")
         (Path(work) / "domain.xml").write_text(_domain_xml(settings, node, domain_type(), disk, seed))
         virsh("define", f"{work}/domain.xml")
-    virsh("start", domain_name(settings, node))
+    virsh("start", settings.domain_name(node))
 
 
 def ssh(settings: Settings, node: Node, command: str, stdin: str | None = None, check: bool = True,
@@ -139,8 +135,8 @@ def wait_for_ssh(settings: Settings, node: Node, timeout_s: float) -> float:
 def remove(settings: Settings) -> None:
     """Destroy and undefine the domains, remove their files and the network."""
     for node in settings.nodes:
-        virsh("destroy", domain_name(settings, node), check=False)
-        virsh("undefine", domain_name(settings, node), check=False)
+        virsh("destroy", settings.domain_name(node), check=False)
+        virsh("undefine", settings.domain_name(node), check=False)
         for path in _files(settings, node):
             path.unlink(missing_ok=True)
     virsh("net-destroy", settings.network_name, check=False)

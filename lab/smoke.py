@@ -31,7 +31,7 @@ def main() -> int:
     try:
         guests.create_network(settings)
         guests.boot(settings, node)
-        print(f"smoke: booted {guests.domain_name(settings, node)} ({guests.domain_type()}) at {node.ip}", flush=True)
+        print(f"smoke: booted {settings.domain_name(node)} ({guests.domain_type()}) at {node.ip}", flush=True)
         print(f"smoke: SSH answered after {guests.wait_for_ssh(settings, node, SSH_TIMEOUT_S):.0f}s", flush=True)
 
         print("smoke:", guests.ssh(settings, node, command_line("wait_ready.sh", 600)).stdout.strip())

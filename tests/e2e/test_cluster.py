@@ -97,7 +97,7 @@ def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
 def test_bond_failover_loses_no_acknowledged_write(cluster: Cluster) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
-    domain = guests.domain_name(settings, master)
+    domain = settings.domain_name(master)
 
     def active_nic() -> str:
         bond = cluster.ssh(master, "cat /proc/net/bonding/bond0")
