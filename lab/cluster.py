@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import pytest
 
 from components.settings import Node, Settings
-from components.steps import DIAL_ATTEMPTS
 from lab import guests
 from tests.program_recorder import ROOT, Program, run_program, secret
 
@@ -40,7 +39,10 @@ class Cluster:
     program: Program
 
     def ssh(self, node: Node, command: str, timeout: float = 120, stdin: str | None = None) -> str:
-        return guests.ssh(self.settings, node, command, stdin=stdin, timeout=timeout).stdout
+        result = guests.ssh_dialing(self.settings, node, command, stdin=stdin, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"{command!r} on {node.name} exited {result.returncode}: {result.stderr[-2000:]}")
+        return result.stdout
 
     def run_commands(self) -> dict[str, str]:
         """Execute the recorded remote commands in waves of those whose dependencies are done."""
@@ -64,13 +66,7 @@ class Cluster:
         node = next(node for node in self.settings.nodes if node.ip == host)
         stdin = secret(inputs["stdin"]) if isinstance(inputs.get("stdin"), dict) else inputs.get("stdin")
         started = time.monotonic()
-        # Like pulumi-command, retry while the connection itself fails (cloud-init restarts
-        # sshd once after the first answer), never once the command has started.
-        for _ in range(DIAL_ATTEMPTS):
-            result = guests.ssh(self.settings, node, inputs["create"], stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
-            if not (result.returncode == 255 and result.stderr.startswith("ssh: connect to host")):
-                break
-            time.sleep(3)
+        result = guests.ssh_dialing(self.settings, node, inputs["create"], stdin=stdin, timeout=STEP_TIMEOUT_S)
         last = (result.stdout.strip().splitlines() or [""])[-1]
         print(f"cluster: {name}: rc={result.returncode} {time.monotonic() - started:.0f}s: {last}", flush=True)
         if result.returncode != 0:

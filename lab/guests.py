@@ -17,6 +17,7 @@ import yaml
 
 from components.cloud_init import render_meta_data, render_network_config, render_user_data
 from components.settings import Node, Settings, load_settings
+from components.steps import DIAL_ATTEMPTS
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "redis-ha-lab"
@@ -120,6 +121,23 @@ def ssh(settings: Settings, node: Node, command: str, stdin: str | None = None, 
                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
                "-o", "LogLevel=ERROR", f"{settings.ssh_user}@{node.ip}", command,
                stdin=stdin, check=check, timeout=timeout)
+
+
+# What ssh prints when it fails before the command starts (sshd not listening yet, or restarted
+# by cloud-init while the connection was being set up).
+_DIAL_FAILURES = ("ssh: connect to host", "kex_exchange_identification", "Connection closed by",
+                  "Connection reset by")
+
+
+def ssh_dialing(settings: Settings, node: Node, command: str, stdin: str | None = None,
+                timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Like pulumi-command: retry while the connection itself fails, never once the command ran."""
+    for _ in range(DIAL_ATTEMPTS):
+        result = ssh(settings, node, command, stdin=stdin, check=False, timeout=timeout)
+        if not (result.returncode == 255 and result.stderr.lstrip().startswith(_DIAL_FAILURES)):
+            break
+        time.sleep(3)
+    return result
 
 
 def wait_for_ssh(settings: Settings, node: Node, timeout_s: float) -> float:
