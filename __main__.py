@@ -5,6 +5,7 @@ import pulumi_libvirt as libvirt
 
 from components.base_image import BaseImage, BaseImageArgs
 from components.cluster_network import ClusterNetwork, ClusterNetworkArgs
+from components.fence_virtd import FenceVirtd, FenceVirtdArgs
 from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
 from components.redis_ha import RedisHa, RedisHaArgs
@@ -19,7 +20,14 @@ vms = tuple(
     NodeVm(node.name, NodeVmArgs(settings, node, image.volume_id, network.network_name), provider)
     for node in settings.nodes
 )
-cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, (vms[0], vms[1])))
+if settings.hypervisor is not None:
+    fence_virtd: pulumi.Resource | None = FenceVirtd("fence", FenceVirtdArgs(settings, settings.hypervisor,
+                                                                             network)).ready
+else:
+    fence_virtd = None
+    pulumi.log.warn("fencing is none: STONITH is off, so a cut between the two nodes can leave both "
+                    "promoting Redis and raising the VIP (two masters); set redis-ha:fencing to xvm")
+cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, (vms[0], vms[1]), fence_virtd))
 redis = RedisHa("redis", RedisHaArgs(settings, cluster.installed, cluster.ready))
 
 pulumi.export("vip", redis.vip)

@@ -18,6 +18,8 @@ class PacemakerClusterArgs:
     """Validated configuration: cluster name, secrets, timing, package mirror, boot policy."""
     vms: tuple[NodeVm, NodeVm]
     """The two node VMs, in node order; the first one runs the cluster-wide pcs commands."""
+    fence_virtd: pulumi.Resource | None
+    """With fencing xvm: the step after which fence_virtd serves the cluster network."""
 
 
 class PacemakerCluster(pulumi.ComponentResource):
@@ -31,6 +33,7 @@ class PacemakerCluster(pulumi.ComponentResource):
         settings = args.settings
         hacluster_password = pulumi.Output.secret(settings.hacluster_password + "\n")
         first, second = settings.nodes
+        fence_key = pulumi.Output.secret(settings.fence_key)
 
         per_node_ready = []
         installed = []
@@ -44,10 +47,14 @@ class PacemakerCluster(pulumi.ComponentResource):
                                  [settings.package_mirror, str(settings.package_mirror_insecure).lower()],
                                  parent=self, depends_on=[wait], triggers=vm_trigger)
             firewall = run_script(f"{prefix}-firewall", settings, node, "firewall_cluster.sh",
+                                  [settings.hypervisor.address] if settings.hypervisor else [],
                                   parent=self, depends_on=[install], triggers=vm_trigger)
             hacluster = run_script(f"{prefix}-hacluster", settings, node, "hacluster_password.sh",
                                    parent=self, depends_on=[firewall], stdin=hacluster_password,
                                    triggers=vm_trigger)
+            if settings.hypervisor:
+                hacluster = run_script(f"{prefix}-fence-key", settings, node, "fence_key.sh",
+                                       parent=self, depends_on=[hacluster], stdin=fence_key, triggers=vm_trigger)
             prepare = run_script(f"{prefix}-prepare", settings, node, "cluster_node_prepare.sh",
                                  [settings.cluster_name], parent=self, depends_on=[hacluster], triggers=vm_trigger)
             installed.append(install)
@@ -67,8 +74,10 @@ class PacemakerCluster(pulumi.ComponentResource):
                        [str(settings.start_cluster_at_boot).lower()], parent=self, depends_on=[setup])
             for node in settings.nodes
         ]
+        # Properties turn STONITH on: fence_virtd must answer by then.
         properties = run_script(f"{name}-properties", settings, first, "cluster_properties.sh",
-                                cluster_properties(settings), parent=self, depends_on=boot)
+                                cluster_properties(settings), parent=self,
+                                depends_on=[*boot, *([args.fence_virtd] if args.fence_virtd else [])])
 
         self.ready = properties
         self.installed = (installed[0], installed[1])

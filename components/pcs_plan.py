@@ -14,7 +14,12 @@ from components.settings import Settings
 VIP_RESOURCE = "vip"
 REDIS_RESOURCE = "redis"
 REDIS_CLONE = f"{REDIS_RESOURCE}-clone"
-OWNED_RESOURCES = (VIP_RESOURCE, REDIS_RESOURCE)
+FENCE_DEVICE = "fence-xvm"
+OWNED_RESOURCES = (VIP_RESOURCE, REDIS_RESOURCE, FENCE_DEVICE)
+FENCE_KEY_PATH = "/etc/cluster/fence_xvm.key"
+# With priority-fencing-delay, a node's priority is the sum of its resources' priorities, and a
+# promoted instance counts one more than its base: the master's node outranks the replica's.
+REDIS_PRIORITY = 10
 
 
 def vip_command(settings: Settings) -> list[str]:
@@ -45,6 +50,7 @@ def redis_command(settings: Settings, config_path: str = DEBIAN_CONFIG_PATH) -> 
         "meta", f"migration-threshold={settings.migration_threshold}",
         f"failure-timeout={settings.failure_timeout_s}s",
         f"resource-stickiness={settings.resource_stickiness}",
+        *([f"priority={REDIS_PRIORITY}"] if settings.fencing != "none" else []),
         # The agent needs notifications to repoint the replica at a new master.
         "promotable", "notify=true",
     ]
@@ -59,8 +65,19 @@ def constraint_commands() -> list[list[str]]:
     ]
 
 
+def fence_command(settings: Settings) -> list[str]:
+    """One fence_xvm device for both nodes; pcmk_host_map turns node names into domain names."""
+    host_map = ";".join(f"{node.name}:{settings.domain_name(node)}" for node in settings.nodes)
+    return [
+        "stonith", "create", FENCE_DEVICE, "fence_xvm",
+        f"pcmk_host_map={host_map}", f"key_file={FENCE_KEY_PATH}",
+        "op", "monitor", "interval=60s", f"timeout={settings.monitor_timeout_s}s",
+    ]
+
+
 def resource_plan(settings: Settings) -> list[list[str]]:
-    return [vip_command(settings), redis_command(settings), *constraint_commands()]
+    fencing = [fence_command(settings)] if settings.fencing == "xvm" else []
+    return [*fencing, vip_command(settings), redis_command(settings), *constraint_commands()]
 
 
 def serialise(plan: list[list[str]]) -> str:
@@ -82,4 +99,5 @@ def cluster_properties(settings: Settings) -> list[str]:
         # big clusters against action storms; two nodes with two resources have none, and a
         # loaded node is exactly when a failover must not wait.
         f"load-threshold={settings.load_threshold_percent}%",
+        *([f"priority-fencing-delay={settings.priority_fencing_delay_s}s"] if settings.fencing != "none" else []),
     ]

@@ -22,7 +22,8 @@ def script_hash(script: str) -> str:
     return hashlib.sha256(script_text(script).encode()).hexdigest()
 
 
-def command_line(script: str, *args: str | int) -> str:
+def command_line(script: str, *args: str | int, sudo: bool = True) -> str:
     """``sudo bash -c '<script>' <script> <args...>``: $0 is the script's name, $1... its args."""
     quoted = " ".join(shlex.quote(str(arg)) for arg in args)
-    return f"sudo bash -c {shlex.quote(script_text(script))} {shlex.quote(script)} {quoted}".rstrip()
+    prefix = "sudo " if sudo else ""
+    return f"{prefix}bash -c {shlex.quote(script_text(script))} {shlex.quote(script)} {quoted}".rstrip()

@@ -24,6 +24,7 @@ RESERVED_PORTS = {2224: "pcsd", 3121: "pacemaker-remote", 5403: "corosync-qnetd"
                   5404: "corosync", 5405: "corosync"}
 MIN_HACLUSTER_PASSWORD = 8
 MIN_REDIS_PASSWORD = 12
+MIN_FENCE_KEY = 32
 
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -85,7 +86,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("packageMirror", "string", ""),
     KeySpec("packageMirrorInsecure", "boolean", False),
     KeySpec("startClusterAtBoot", "boolean", False),
-    KeySpec("fencing", "string", "none"),
+    KeySpec("fencing", "string", "xvm"),
+    KeySpec("fenceKey", "string", secret=True),
+    KeySpec("fenceVirtdAddress", "string"),
+    KeySpec("priorityFencingDelaySeconds", "integer", 10),
     KeySpec("vipMonitorIntervalSeconds", "integer", 10),
     KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 3),
     KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10),
@@ -103,7 +107,7 @@ KEYS_BY_NAME = {spec.name: spec for spec in KEYS}
 
 DOMAIN_TYPES = ("kvm", "qemu")
 NETWORK_MODES = ("nat", "route", "none")
-FENCING_MODES = ("none",)
+FENCING_MODES = ("xvm", "none")
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,9 @@ class Settings:
     package_mirror_insecure: bool
     start_cluster_at_boot: bool
     fencing: str
+    hypervisor: Hypervisor | None
+    """With fencing xvm: where fence_virtd runs."""
+    priority_fencing_delay_s: int
     vip_monitor_interval_s: int
     redis_promoted_monitor_interval_s: int
     redis_unpromoted_monitor_interval_s: int
@@ -163,6 +170,7 @@ class Settings:
     ssh_private_key: str = field(repr=False, default="")
     hacluster_password: str = field(repr=False, default="")
     redis_password: str = field(repr=False, default="")
+    fence_key: str = field(repr=False, default="")
 
     @property
     def prefix_length(self) -> int:
@@ -338,6 +346,52 @@ def _secrets(reader: _Reader) -> tuple[str, str, str]:
     return private_key, hacluster, redis
 
 
+@dataclass(frozen=True)
+class Hypervisor:
+    """Where fence_virtd is set up: this machine (``ssh_host`` empty) or, for a qemu+ssh
+    libvirtUri, the hypervisor reached over SSH with the user's own SSH agent."""
+
+    libvirt_uri: str
+    """The libvirt URI as seen on the hypervisor itself."""
+    address: str
+    """The hypervisor's address on the cluster network: fence_virtd's replies come from it."""
+    ssh_host: str = ""
+    ssh_user: str = ""
+    ssh_port: int = 22
+
+
+def hypervisor_of(uri: str, address: str) -> Hypervisor | None:
+    """None for a URI that fence_virtd cannot be set up through (e.g. qemu+tcp)."""
+    if re.match(r"^[a-z]+:///", uri):
+        return Hypervisor(uri, address)
+    remote = re.match(r"^(?P<driver>[a-z]+)\+ssh://((?P<user>[^@/]+)@)?(?P<host>[^:/?]+)(:(?P<port>\d+))?"
+                      r"(?P<path>/[a-z]*)(\?.*)?$", uri)
+    if remote is None:
+        return None
+    return Hypervisor(f"{remote['driver']}://{remote['path']}", address, remote["host"], remote["user"] or "root",
+                      int(remote["port"] or 22))
+
+
+def _fencing(reader: _Reader, network: ipaddress.IPv4Network, gateway: str) -> tuple[str, Hypervisor | None, str]:
+    """The fencing mode and, for xvm, the hypervisor side and the key it shares with the nodes."""
+    fencing = _choice(reader, "fencing", FENCING_MODES)
+    if fencing == "none":
+        return fencing, None, ""
+    uri = str(reader.value("libvirtUri"))
+    address = reader.value("fenceVirtdAddress") or gateway
+    _usable_in("fenceVirtdAddress", _address("fenceVirtdAddress", address), network)
+    hypervisor = hypervisor_of(uri, address)
+    if hypervisor is None:
+        raise ConfigError("fencing", f"xvm sets up fence_virtd on the hypervisor, through this machine or "
+                                     f"qemu+ssh; libvirtUri {uri!r} is neither")
+    key = reader.required("fenceKey")
+    if len(key) < MIN_FENCE_KEY:
+        raise ConfigError("fenceKey", f"must be at least {MIN_FENCE_KEY} characters (value not shown)")
+    if any(ch in key for ch in "\r\n"):
+        raise ConfigError("fenceKey", "must be a single line (value not shown)")
+    return fencing, hypervisor, key
+
+
 def load_settings(get: Callable[[str], str | None]) -> Settings:
     """Read every key through ``get`` and validate it; raise ``ConfigError`` on the first problem."""
     reader = _Reader(get)
@@ -411,6 +465,7 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
                           f"must differ from redisPromotedMonitorIntervalSeconds (both {promoted_interval})")
 
     private_key, hacluster_password, redis_password = _secrets(reader)
+    fencing, hypervisor, fence_key = _fencing(reader, network, gateway)
 
     return Settings(
         libvirt_uri=reader.required("libvirtUri"),
@@ -441,7 +496,9 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
         package_mirror=package_mirror,
         package_mirror_insecure=bool(reader.value("packageMirrorInsecure")),
         start_cluster_at_boot=bool(reader.value("startClusterAtBoot")),
-        fencing=_choice(reader, "fencing", FENCING_MODES),
+        fencing=fencing,
+        hypervisor=hypervisor,
+        priority_fencing_delay_s=_positive(reader, "priorityFencingDelaySeconds", minimum=0),
         vip_monitor_interval_s=_positive(reader, "vipMonitorIntervalSeconds"),
         redis_promoted_monitor_interval_s=promoted_interval,
         redis_unpromoted_monitor_interval_s=unpromoted_interval,
@@ -457,4 +514,5 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
         ssh_private_key=private_key,
         hacluster_password=hacluster_password,
         redis_password=redis_password,
+        fence_key=fence_key,
     )

@@ -17,6 +17,7 @@ from drill.analysis import BEFORE_S, Trial, as_json, bins, steps, summarise, tab
 from drill.benchmark import compare
 from drill.faults import FAULTS, Fault
 from drill.plot import write_plots
+from drill.roles import RoleWatch
 from drill.target import ROOT, Target
 from drill.writer import ACKNOWLEDGED, UNKNOWN, Writers, longest_gap, lost
 
@@ -27,7 +28,7 @@ RESUMED_FOR_S = 3.0
 OBSERVE_S = 10.0
 """How long a fault that should not stop writes is watched."""
 DEFAULT_TRIALS = {"redis-crash": 10, "master-vm-destroyed": 10, "switchover": 3, "replica-vm-destroyed": 3,
-                  "bond-link-down": 3}
+                  "bond-link-down": 3, "partition": 10}
 
 
 def progress(message: str) -> None:
@@ -39,8 +40,9 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
     master = target.master()
     replica = target.other(master)
     offsets = {node.name: target.clock_offset(node) for node in target.settings.nodes}
-    with Writers(writers, target.settings.vip, target.settings.redis_port, target.settings.redis_password,
-                 f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
+    with RoleWatch(target.settings.nodes, target.role) as watch, \
+            Writers(writers, target.settings.vip, target.settings.redis_port, target.settings.redis_password,
+                    f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
         time.sleep(BEFORE_S)
         called_at, called_wall = time.monotonic(), time.time()
         hit = fault.inject(target, master, replica)
@@ -76,10 +78,15 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
         lost=missing, unknown_applied=unknown_applied,
         steps=steps(lines, fault_wall), acks_per_bin=bins(log.acknowledged, fault_at, end),
         recovery_s=round(time.monotonic() - recovery_started, 1),
-        note="" if log.acknowledged and log.acknowledged[-1] > injected else "writes did not resume",
+        note="; ".join(note for note, wrong in (
+            ("writes did not resume", not (log.acknowledged and log.acknowledged[-1] > injected)),
+            ("the master was fenced", fault.name == "partition" and hit.node == master)) if wrong),
+        role_rounds=len(watch.rounds.rounds),
+        double_master_rounds=len(watch.rounds.double_masters()),
     )
     progress(f"{fault.name} #{number} on {hit.node.name}: gap {trial.write_gap_s:.2f}s, acknowledged "
-             f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, steps {trial.steps}, "
+             f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, {watch.rounds.summary()}, "
+             f"steps {trial.steps}, "
              f"back to healthy in {trial.recovery_s:.0f}s {trial.note}")
     return trial
 
@@ -90,7 +97,7 @@ def main() -> None:
     where.add_argument("--lab", action="store_true", help="the lab cluster kept by `make lab-cluster`")
     where.add_argument("--stack", help="a Pulumi stack of this project (reads its config with the pulumi CLI)")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, from {', '.join(FAULTS)}")
-    parser.add_argument("--trials", type=int, help="trials per fault (default: 10 for redis-crash and "
+    parser.add_argument("--trials", type=int, help="trials per fault (default: 10 for redis-crash, partition and "
                         "master-vm-destroyed, 3 for the others)")
     parser.add_argument("--writers", type=int, default=2, help="writer clients (default 2)")
     parser.add_argument("--interval-ms", type=float, default=10, help="pause between one writer's writes (default 10)")

@@ -15,6 +15,7 @@ STEPS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"Token has not been received|A processor failed, forming new configuration"
         r"|Result of monitor operation for redis on \S+: (not running|error|failed)")),
     ("membership formed", re.compile(r"A new membership \(\S+\) was formed")),
+    ("peer fenced", re.compile(r"Operation '(reboot|off)' .*targeting \S+ .*: OK")),
     ("vip down", re.compile(r"Result of stop operation for vip on \S+: ok")),
     ("old master out", re.compile(r"Result of (demote|stop) operation for redis on \S+: ok")),
     ("promote done", re.compile(r"Result of promote operation for redis on \S+: ok")),
@@ -61,6 +62,10 @@ class Trial:
     """Acknowledged writes per BIN_S from BEFORE_S before the fault."""
     recovery_s: float
     note: str = ""
+    role_rounds: int = 0
+    """Rounds in which both nodes were asked for their Redis ROLE (every 100 ms)."""
+    double_master_rounds: int = 0
+    """Rounds in which both nodes answered master: a split brain."""
 
 
 BIN_S = 0.1
@@ -86,6 +91,7 @@ class Summary:
     lost: int
     unknown: int
     failed: int
+    double_master_rounds: int = 0
     steps_p50_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -101,6 +107,7 @@ def summarise(trials: list[Trial]) -> list[Summary]:
             lost=sum(len(trial.lost) for trial in of_fault),
             unknown=sum(trial.unknown for trial in of_fault),
             failed=sum(trial.failed for trial in of_fault),
+            double_master_rounds=sum(trial.double_master_rounds for trial in of_fault),
             steps_p50_s={name: percentile([t.steps[name] for t in of_fault if name in t.steps], 0.5)
                          for name in step_names},
         ))
@@ -110,12 +117,12 @@ def summarise(trials: list[Trial]) -> list[Summary]:
 def table(summaries: list[Summary]) -> str:
     """The drill's result as a Markdown table (what the README and closing notes carry)."""
     rows = ["| fault | trials | write gap p50 / p95 / max (s) | acknowledged lost | unknown | failed "
-            "| steps, p50 s after the fault |",
-            "|---|---|---|---|---|---|---|"]
+            "| two-master rounds | steps, p50 s after the fault |",
+            "|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         step_text = ", ".join(f"{name} {value:.1f}" for name, value in s.steps_p50_s.items()) or "-"
         rows.append(f"| {s.fault} | {s.trials} | {s.gap_p50_s:.2f} / {s.gap_p95_s:.2f} / {s.gap_max_s:.2f} "
-                    f"| {s.lost} | {s.unknown} | {s.failed} | {step_text} |")
+                    f"| {s.lost} | {s.unknown} | {s.failed} | {s.double_master_rounds} | {step_text} |")
     return "\n".join(rows) + "\n"
 
 

@@ -17,6 +17,7 @@ from drill.target import Target
 # Documented in the README as the planned switchover: pcs 0.11 removes the location constraint
 # it creates once the master role has moved.
 SWITCHOVER = "sudo pcs resource move {clone} {node} --promoted --wait=600"
+FENCE_TIMEOUT_S = 900
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ def _destroy(target: Target, node: Node) -> Hit:
 
 
 def _restart_vm(target: Target, node: Node) -> None:
-    target.virsh("start", target.settings.domain_name(node))
+    # With fencing, the survivor's fence (a reboot) may have started the destroyed VM already.
+    if target.virsh("domstate", target.settings.domain_name(node)).strip() != "running":
+        target.virsh("start", target.settings.domain_name(node))
     target.wait_ssh(node, 900)
     # Nodes do not start the cluster at boot by default (startClusterAtBoot: an operator looks first).
     target.ssh(node, "sudo pcs cluster start --wait=600", timeout=700)
@@ -95,6 +98,50 @@ def _bond_links_up(target: Target, node: Node) -> None:
         target.virsh("domif-setlink", target.settings.domain_name(node), mac, "up")
 
 
+def boot_id(target: Target, node: Node) -> str:
+    return target.ssh(node, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
+
+
+def cut(target: Target, node: Node, peer: Node) -> Hit:
+    """Drops everything between ``node`` and ``peer`` inside ``node`` (both stay up and keep
+    answering everyone else: clients, the hypervisor, this drill)."""
+    return _on_node(target, node, f"sudo iptables -I INPUT -s {peer.ip} -j DROP && "
+                                  f"sudo iptables -I OUTPUT -d {peer.ip} -j DROP")
+
+
+def heal(target: Target, node: Node, peer: Node) -> None:
+    target.ssh(node, f"while sudo iptables -D INPUT -s {peer.ip} -j DROP 2>/dev/null; do :; done; "
+                     f"while sudo iptables -D OUTPUT -d {peer.ip} -j DROP 2>/dev/null; do :; done")
+
+
+def wait_for_reboot(target: Target, boot_ids: dict[str, str], timeout_s: float) -> Node:
+    """The first node found answering SSH with a new boot id."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for node in target.settings.nodes:
+            answer = target.ssh(node, "cat /proc/sys/kernel/random/boot_id", timeout=30, check=False)
+            if answer.returncode == 0 and answer.stdout.strip() != boot_ids[node.name]:
+                return node
+        time.sleep(1)
+    raise TimeoutError(f"no node was fenced within {timeout_s:.0f}s")
+
+
+def _partition(target: Target, master: Node, replica: Node) -> Hit:
+    """Cuts the nodes apart on both sides (so the cut outlives the reboot of either one) and
+    returns once a node has been fenced and is back: that node is the one hit."""
+    boot_ids = {node.name: boot_id(target, node) for node in target.settings.nodes}
+    struck = cut(target, replica, master)
+    cut(target, master, replica)
+    fenced = wait_for_reboot(target, boot_ids, FENCE_TIMEOUT_S)
+    return Hit(fenced, struck.wall_time, struck.on_node_clock)
+
+
+def _rejoin(target: Target, fenced: Node) -> None:
+    # The fenced node rebooted without its rules; the survivor still drops its traffic.
+    heal(target, target.other(fenced), fenced)
+    target.ssh(fenced, "sudo pcs cluster start --wait=600", timeout=700)
+
+
 FAULTS = {fault.name: fault for fault in (
     Fault("redis-crash", _kill_redis, _cleanup_redis, writes_stop=True),
     Fault("master-vm-destroyed", lambda target, master, _replica: _destroy(target, master), _restart_vm,
@@ -103,4 +150,5 @@ FAULTS = {fault.name: fault for fault in (
     Fault("replica-vm-destroyed", lambda target, _master, replica: _destroy(target, replica), _restart_vm,
           writes_stop=False),
     Fault("bond-link-down", _bond_link_down, _bond_links_up, writes_stop=False),
+    Fault("partition", _partition, _rejoin, writes_stop=False),
 )}

@@ -21,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
+from pulumi.runtime.mocks import MockResourceArgs
 
 from components.settings import Node, Settings
 from lab import guests
 from tests.program_recorder import ROOT, Program, run_program, secret
 
 STATE = ROOT / ".lab" / "cluster.json"
+LOCAL_COMMAND = "command:local:Command"
 STEP_TIMEOUT_S = 1800
 SSH_TIMEOUT_S = 900
 
@@ -44,9 +46,14 @@ class Cluster:
             raise RuntimeError(f"{command!r} on {node.name} exited {result.returncode}: {result.stderr[-2000:]}")
         return result.stdout
 
+    def commands(self) -> dict[str, MockResourceArgs]:
+        """The recorded commands: on the nodes over SSH, and on the hypervisor (here, the lab
+        namespace) for fencing."""
+        return {**self.program.of_type("command:remote:Command"), **self.program.of_type(LOCAL_COMMAND)}
+
     def run_commands(self) -> dict[str, str]:
-        """Execute the recorded remote commands in waves of those whose dependencies are done."""
-        commands = self.program.of_type("command:remote:Command")
+        """Execute the recorded commands in waves of those whose dependencies are done."""
+        commands = self.commands()
         outputs: dict[str, str] = {}
         pending = set(commands)
         while pending:
@@ -61,23 +68,34 @@ class Cluster:
         return outputs
 
     def _run_one(self, name: str) -> str:
-        inputs = self.program.resources[name].inputs
-        host = secret(inputs["connection"])["host"]
-        node = next(node for node in self.settings.nodes if node.ip == host)
+        resource = self.program.resources[name]
+        inputs = resource.inputs
         stdin = secret(inputs["stdin"]) if isinstance(inputs.get("stdin"), dict) else inputs.get("stdin")
         started = time.monotonic()
-        result = guests.ssh_dialing(self.settings, node, inputs["create"], stdin=stdin, timeout=STEP_TIMEOUT_S)
+        if resource.typ == LOCAL_COMMAND:
+            result = guests.run("bash", "-c", inputs["create"], stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
+        else:
+            host = secret(inputs["connection"])["host"]
+            node = next(node for node in self.settings.nodes if node.ip == host)
+            result = guests.ssh_dialing(self.settings, node, inputs["create"], stdin=stdin, timeout=STEP_TIMEOUT_S)
         last = (result.stdout.strip().splitlines() or [""])[-1]
         print(f"cluster: {name}: rc={result.returncode} {time.monotonic() - started:.0f}s: {last}", flush=True)
         if result.returncode != 0:
             raise RuntimeError(f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         return result.stdout
 
+    def remove(self) -> None:
+        """What `pulumi destroy` removes: the domains and network, and the hypervisor side."""
+        guests.remove(self.settings)
+        for name, local in self.program.of_type(LOCAL_COMMAND).items():
+            result = guests.run("bash", "-c", local.inputs["delete"], check=False)
+            print(f"cluster: undo {name}: rc={result.returncode} {result.stdout.strip()} {result.stderr.strip()}")
+
 
 def new_config(**overrides: str) -> dict[str, str]:
     """The dev stack's configuration with fresh secrets."""
     return guests.dev_config(haclusterPassword=secrets.token_urlsafe(18), redisPassword=secrets.token_hex(16),
-                             **overrides)
+                             fenceKey=secrets.token_urlsafe(48), **overrides)
 
 
 def record(config: dict[str, str]) -> Cluster:
@@ -129,7 +147,7 @@ def up() -> Cluster:
         cluster.run_commands()
         return cluster
     if cluster is not None:
-        guests.remove(cluster.settings)
+        cluster.remove()
     cluster = record(new_config())
     ensure_absent(cluster.settings)
     STATE.parent.mkdir(exist_ok=True)
@@ -145,7 +163,7 @@ def down() -> None:
     if cluster is None:
         print("cluster: no change: no lab cluster recorded")
         return
-    guests.remove(cluster.settings)
+    cluster.remove()
     STATE.unlink()
     print("cluster: removed the lab cluster")
 

@@ -57,13 +57,13 @@ def domain_type() -> str:
     return (LAB_DIR / "images" / "domain-type").read_text().split()[0]
 
 
-def _bridge(settings: Settings) -> str:
+def bridge(settings: Settings) -> str:
     # Linux limits interface names to 15 characters.
     return f"rhl-{settings.cluster_name}"[:13] + "0"
 
 
 def create_network(settings: Settings) -> None:
-    xml = (f"<network><name>{settings.network_name}</name><bridge name='{_bridge(settings)}'/><dns enable='no'/>"
+    xml = (f"<network><name>{settings.network_name}</name><bridge name='{bridge(settings)}'/><dns enable='no'/>"
            f"<ip address='{settings.gateway}' prefix='{settings.prefix_length}'/></network>")
     with tempfile.NamedTemporaryFile("w", suffix=".xml") as file:
         file.write(xml)

@@ -18,7 +18,7 @@ mkdir -p "$LAB_RUN" "$LAB_IMAGES" "$LAB_MIRROR" "$LAB_POOL_DIR" "$(dirname "$LAB
 
 host_packages=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap
                genisoimage iproute2 dpkg-dev apt-utils openssh-client python3
-               redis-tools)
+               redis-tools fence-virtd)
 missing=()
 for package in "${host_packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" == "install ok installed" ]] || missing+=("$package")

@@ -12,9 +12,12 @@ pcs cluster cib > "$work/live.xml"
 cp "$work/live.xml" "$work/wanted.xml"
 
 for resource in "$@"; do
-  if pcs -f "$work/wanted.xml" resource config "$resource" >/dev/null 2>&1; then
-    pcs -f "$work/wanted.xml" resource delete "$resource" --force >/dev/null 2>&1
-  fi
+  # pcs keeps fence devices apart from other resources: each has its own subcommand.
+  for kind in resource stonith; do
+    if pcs -f "$work/wanted.xml" "$kind" config "$resource" >/dev/null 2>&1; then
+      pcs -f "$work/wanted.xml" "$kind" delete "$resource" --force >/dev/null 2>&1
+    fi
+  done
 done
 while IFS=$'\t' read -r -a command; do
   [[ ${#command[@]} -eq 0 ]] && continue

@@ -5,10 +5,12 @@ set -euo pipefail
 
 changes=()
 for resource in "$@"; do
-  if pcs resource config "$resource" >/dev/null 2>&1; then
-    pcs resource delete "$resource" --force
-    changes+=("deleted $resource")
-  fi
+  for kind in resource stonith; do
+    if pcs "$kind" config "$resource" >/dev/null 2>&1; then
+      pcs "$kind" delete "$resource" --force
+      changes+=("deleted $resource")
+    fi
+  done
 done
 if [[ ${#changes[@]} -eq 0 ]]; then
   echo "no change: none of $* exists"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs firewalld with SSH and the high-availability service (pcsd, corosync, pacemaker) open.
-# Usage: firewall_cluster.sh
+# Runs firewalld with SSH and the high-availability service (pcsd, corosync, pacemaker) open,
+# and, with fencing mode xvm, fence_xvm's reply port open to the hypervisor only (fence_virtd
+# answers a request by connecting back to the requesting node on TCP 1229).
+# Usage: firewall_cluster.sh [FENCE_VIRTD_ADDRESS]
 set -euo pipefail
+fence_virtd_address="${1:-}"
 
 changes=()
 if ! systemctl is-enabled --quiet firewalld; then
@@ -18,8 +21,15 @@ for service in ssh high-availability; do
     changes+=("opened $service")
   fi
 done
+if [[ -n "$fence_virtd_address" ]]; then
+  fence_rule="rule family=ipv4 source address=$fence_virtd_address port port=1229 protocol=tcp accept"
+  if ! firewall-cmd --quiet --permanent --query-rich-rule="$fence_rule"; then
+    firewall-cmd --quiet --permanent --add-rich-rule="$fence_rule"
+    changes+=("opened 1229/tcp to $fence_virtd_address")
+  fi
+fi
 if [[ ${#changes[@]} -eq 0 ]]; then
-  echo "no change: firewalld running with ssh and high-availability open"
+  echo "no change: firewalld running with ssh and high-availability${fence_virtd_address:+ and fence_xvm} open"
   exit 0
 fi
 firewall-cmd --quiet --reload

@@ -15,7 +15,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha:redisPassword"]
+SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha:redisPassword",
+               "redis-ha:fenceKey"]
 
 
 @dataclass

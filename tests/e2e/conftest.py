@@ -12,6 +12,7 @@ import pytest
 
 from lab import guests
 from lab.cluster import Cluster, build, ensure_absent, new_config, record
+from lab.outsider import ALLOWED_NETWORK
 
 PS_SAMPLES = "/root/e2e-ps-samples"
 """Every process's command line on a node, sampled while the program provisions it."""
@@ -29,10 +30,11 @@ def sample_process_lists(cluster: Cluster) -> None:
 def cluster() -> Iterator[Cluster]:
     if not guests.SSH_KEY.exists() or guests.virsh("pool-info", "redis-ha-lab", check=False).returncode != 0:
         pytest.fail("the lab is not up: run `make lab` first")
-    cluster = record(new_config())
+    # One client network allowed besides the cluster's own, for the exposure tests.
+    cluster = record(new_config(clientNetworks=f'["{ALLOWED_NETWORK}"]'))
     ensure_absent(cluster.settings)
     try:
         build(cluster, before_commands=sample_process_lists)
         yield cluster
     finally:
-        guests.remove(cluster.settings)
+        cluster.remove()

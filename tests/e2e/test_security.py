@@ -1,19 +1,22 @@
 """Secrets and exposure on real VMs: no secret in a process list during provisioning, in a
-world-readable file or in the journal; Redis only with AUTH on every node; corosync traffic
-encrypted."""
+world-readable file or in the journal; Redis reachable only from allowed networks and only
+with AUTH; corosync traffic encrypted."""
 
 from __future__ import annotations
 
 import pytest
 import redis
 
+from lab import guests
 from lab.cluster import Cluster
+from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
 from tests.e2e.conftest import PS_SAMPLES
 
 
 def secrets_of(cluster: Cluster) -> str:
     """The secrets that reach the nodes, one per line (grep -F -f pattern file)."""
-    return f"{cluster.settings.hacluster_password}\n{cluster.settings.redis_password}\n"
+    settings = cluster.settings
+    return f"{settings.hacluster_password}\n{settings.redis_password}\n{settings.fence_key}\n"
 
 
 def test_no_secret_in_any_process_list_during_provisioning(cluster: Cluster) -> None:
@@ -42,6 +45,19 @@ def test_no_secret_in_world_readable_files_or_the_journal(cluster: Cluster) -> N
         # The search works: it finds the Redis password where it must be, in the 0640 redis.conf.
         assert found[-1] == "redis.conf: 2 640"
         assert found[:-1] == ["journal: 0"]
+
+
+def test_redis_only_from_allowed_networks(cluster: Cluster) -> None:
+    settings = cluster.settings
+    replies = {}
+    with Outsider(guests.bridge(settings), settings.network) as outsider:
+        for host in (settings.vip, *(node.ip for node in settings.nodes)):
+            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, settings.redis_password, source)
+                                  for source in (ALLOWED_ADDRESS, DENIED_ADDRESS))
+    print(f"e2e: from {ALLOWED_ADDRESS} (allowed) / {DENIED_ADDRESS} (not allowed): {replies}")
+    for allowed, denied in replies.values():
+        assert allowed == "+OK +PONG"
+        assert denied.startswith("refused")
 
 
 @pytest.mark.parametrize("index", [0, 1])

@@ -11,13 +11,14 @@ from components.settings import Settings, load_settings
 
 HACLUSTER_PASSWORD = "hacluster-Secret-1234"
 REDIS_PASSWORD = "redis-Secret-5678-abcd"
+FENCE_KEY = "fence-Key-0123456789abcdef0123456789abcdef"
 PRIVATE_KEY = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\n"
     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
     "-----END OPENSSH PRIVATE KEY-----\n"
 )
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0ZXN0a2V5Zm9ydW5pdHRlc3RzMDEyMzQ1Njc4OQ test@redis-ha"
-SECRET_VALUES = (HACLUSTER_PASSWORD, REDIS_PASSWORD, PRIVATE_KEY)
+SECRET_VALUES = (HACLUSTER_PASSWORD, REDIS_PASSWORD, PRIVATE_KEY, FENCE_KEY)
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def config(base_image: Path) -> dict[str, str]:
         "sshPrivateKey": PRIVATE_KEY,
         "haclusterPassword": HACLUSTER_PASSWORD,
         "redisPassword": REDIS_PASSWORD,
+        "fenceKey": FENCE_KEY,
     }
 
 

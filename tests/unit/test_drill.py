@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import redis
 
+from components.settings import Node
 from drill.__main__ import DEFAULT_TRIALS
 from drill.analysis import BEFORE_S, BIN_S, Trial, bins, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
 from drill.faults import FAULTS
 from drill.plot import write_plots
+from drill.roles import RoleRounds, RoleWatch
 from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, merge, outcome_of
 
 
@@ -93,7 +97,36 @@ def test_summary_per_fault_in_the_order_run() -> None:
     assert crash.steps_p50_s == {"promote done": 7.0}
     assert (switchover.fault, switchover.lost, switchover.unknown) == ("switchover", 0, 1)
     text = table([crash, switchover])
-    assert "| redis-crash | 2 | 8.00 / 12.00 / 12.00 | 1 | 2 | 4 | promote done 7.0 |" in text
+    assert "| redis-crash | 2 | 8.00 / 12.00 / 12.00 | 1 | 2 | 4 | 0 | promote done 7.0 |" in text
+
+
+def test_two_master_rounds_are_summed_per_fault() -> None:
+    split = [replace(trial("partition", 1.0), double_master_rounds=n) for n in (0, 3)]
+    assert summarise(split)[0].double_master_rounds == 3
+    assert "| 3 |" in table(summarise(split))
+
+
+def test_a_round_with_two_masters_is_a_split_brain_and_a_silent_node_is_not() -> None:
+    rounds = RoleRounds([(1.0, ("master", "slave")), (1.1, ("master", None)), (1.2, ("master", "master")),
+                         (1.3, (None, "master"))])
+    assert rounds.double_masters() == [1.2]
+    assert rounds.summary() == "4 role rounds, 2 with a node not answering, 1 with two masters"
+
+
+def test_role_watch_asks_every_node_each_round() -> None:
+    nodes = [Node("a", "10.0.0.1", ("", "")), Node("b", "10.0.0.2", ("", ""))]
+    with RoleWatch(nodes, lambda node: "master") as watch:
+        time.sleep(0.35)
+    assert len(watch.rounds.rounds) >= 2
+    assert all(roles == ("master", "master") for _, roles in watch.rounds.rounds)
+    assert len(watch.rounds.double_masters()) == len(watch.rounds.rounds)
+
+
+def test_fencing_is_a_step() -> None:
+    lines = [(3.0, "notice: Operation 'reboot' [2310] targeting redis-2 using fence-xvm returned 0"),
+             (4.0, "notice: Operation 'reboot' targeting redis-2 by redis-1 for pacemaker-controld.912@redis-1: "
+                   "OK (complete)")]
+    assert steps(lines, fault_at=1.0) == {"peer fenced": 3.0}
 
 
 def test_plots_are_png_files(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import yaml
 
 from components.settings import ConfigError
 from tests.program_recorder import ROOT, Program, RecordingMocks, run_program, secret
-from tests.unit.conftest import HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
+from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
 
 
 @pytest.fixture
@@ -72,11 +72,45 @@ def test_steps_are_ordered_through_dependencies(program: Program) -> None:
     assert not program.depends("cluster-setup", "redis-resources")
 
 
+def test_fence_virtd_runs_on_the_hypervisor_before_stonith_is_enabled(program: Program) -> None:
+    daemon = program.of_type("command:local:Command")["fence-daemon"].inputs
+    assert daemon["create"].startswith("bash -c '#!/usr/bin/env bash") and "fence_virtd_setup.sh" in daemon["create"]
+    assert "fence_virtd_remove.sh" in daemon["delete"]
+    assert program.depends("fence-daemon", "network-network")
+    assert program.depends("cluster-properties", "fence-daemon")
+    for node in ("redis-1", "redis-2"):
+        assert program.depends("cluster-properties", f"cluster-{node}-fence-key")
+        assert "192.168.150.1" in program.resources[f"cluster-{node}-firewall"].inputs["create"]
+
+
+def test_fence_virtd_is_set_up_over_ssh_on_a_remote_hypervisor(config: dict[str, str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    program = run_program({**config, "libvirtUri": "qemu+ssh://ops@hv1.example.net/system"}, monkeypatch)
+    assert not program.of_type("command:local:Command")
+    daemon = program.of_type("command:remote:Command")["fence-daemon"].inputs
+    connection = secret(daemon["connection"])
+    assert (connection["host"], connection["user"], connection["port"]) == ("hv1.example.net", "ops", 22)
+    assert "privateKey" not in connection
+    assert "qemu:///system" in daemon["create"]
+
+
+def test_fencing_none_creates_nothing_for_fencing_and_warns(config: dict[str, str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    warnings: list[str] = []
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+    program = run_program({**config, "fencing": "none"}, monkeypatch)
+    assert not program.of_type("command:local:Command")
+    assert not [name for name in program.resources if "fence" in name]
+    assert len(warnings) == 1 and "two masters" in warnings[0]
+
+
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, prepare, boot, redis config, redis firewall
-    # (8 x 2); once: auth, setup, properties, resources, check.
-    assert len(commands) == 21
+    # Per node: wait, install, firewall, hacluster, fence key, prepare, boot, redis config, redis
+    # firewall (9 x 2); once: auth, setup, properties, resources, check.
+    assert len(commands) == 23
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -96,6 +130,8 @@ def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> No
     assert secret(commands["cluster-redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
     assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-redis-1-config"].inputs["stdin"])
     assert secret(commands["redis-check"].inputs["stdin"]) == REDIS_PASSWORD + "\n"
+    assert secret(commands["cluster-redis-1-fence-key"].inputs["stdin"]) == FENCE_KEY
+    assert secret(program.resources["fence-daemon"].inputs["stdin"]) == FENCE_KEY
     for args in commands.values():
         # The whole connection becomes secret because it carries the private key.
         assert secret(args.inputs["connection"])["privateKey"] == PRIVATE_KEY

@@ -122,8 +122,22 @@ def test_serialise_refuses_tabs() -> None:
         raise AssertionError("a tab inside an argument was accepted")
 
 
-def test_stonith_disabled_only_in_fencing_mode_none(settings: Settings) -> None:
-    assert cluster_properties(settings)[0] == "stonith-enabled=false"
+def test_stonith_disabled_only_in_fencing_mode_none(load: Callable[..., Settings]) -> None:
+    assert cluster_properties(load(fencing="none")) == ["stonith-enabled=false", "load-threshold=400%"]
+    assert cluster_properties(load(priorityFencingDelaySeconds="7")) == [
+        "stonith-enabled=true", "load-threshold=400%", "priority-fencing-delay=7s"]
+
+
+def test_fence_device_maps_node_names_to_domains_and_redis_gets_a_priority(
+        load: Callable[..., Settings]) -> None:
+    plan = resource_plan(load(clusterName="prod"))
+    assert plan[0] == ["stonith", "create", "fence-xvm", "fence_xvm",
+                       "pcmk_host_map=redis-1:prod-redis-1;redis-2:prod-redis-2",
+                       "key_file=/etc/cluster/fence_xvm.key", "op", "monitor", "interval=60s", "timeout=30s"]
+    assert "priority=10" in redis_command(load())
+    unfenced = resource_plan(load(fencing="none"))
+    assert not [command for command in unfenced if command[0] == "stonith"]
+    assert "priority=10" not in redis_command(load(fencing="none"))
 
 
 def test_load_threshold_property_from_its_key(load: Callable[..., Settings]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from components.settings import ConfigError, Settings, derive_mac
+from components.settings import ConfigError, Hypervisor, Settings, derive_mac, hypervisor_of
 from tests.unit.conftest import SECRET_VALUES
 
 
@@ -18,7 +18,8 @@ def test_defaults_are_derived_from_the_network(settings: Settings) -> None:
     assert settings.nameservers == ("192.168.150.1",)
     assert (settings.corosync_token_ms, settings.corosync_consensus_ms) == (1000, 1200)
     assert settings.domain_type == "kvm"
-    assert settings.fencing == "none"
+    assert settings.fencing == "xvm"
+    assert settings.priority_fencing_delay_s == 10
     assert settings.start_cluster_at_boot is False
 
 
@@ -107,7 +108,14 @@ BAD = [
     ({"redisPassword": "has a space in it"}, "redisPassword", "whitespace"),
     ({"packageMirror": "mirror.local/debian"}, "packageMirror", "not an http"),
     ({"packageMirrorInsecure": "yes"}, "packageMirrorInsecure", "true or false"),
-    ({"fencing": "xvm"}, "fencing", "one of none"),
+    ({"fencing": "sbd"}, "fencing", "one of xvm, none"),
+    ({"fenceKey": None}, "fenceKey", "required"),
+    ({"fenceKey": "short-key"}, "fenceKey", "at least 32"),
+    ({"fenceKey": "x" * 20 + "\n" + "y" * 20}, "fenceKey", "single line"),
+    ({"libvirtUri": "qemu+tcp://hv1/system"}, "fencing", "is neither"),
+    ({"priorityFencingDelaySeconds": "-1"}, "priorityFencingDelaySeconds", "at least 0"),
+    ({"fenceVirtdAddress": "10.1.1.1"}, "fenceVirtdAddress", "outside networkCidr"),
+    ({"fenceVirtdAddress": "hv1"}, "fenceVirtdAddress", "not an IPv4 address"),
     ({"initrd": "/boot/initrd.img"}, "initrd", "needs both"),
     ({"vcpus": "0"}, "vcpus", "at least 1"),
     ({"memoryMib": "256"}, "memoryMib", "at least 512"),
@@ -146,3 +154,24 @@ def test_bad_value_is_refused_naming_the_key(load: Callable[..., Settings], over
 
 def test_gateway_may_differ_on_an_existing_network(load: Callable[..., Settings]) -> None:
     assert load(networkCreate="false", gateway="192.168.150.254").gateway == "192.168.150.254"
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("qemu:///system", Hypervisor("qemu:///system", "10.0.0.1")),
+    ("qemu+ssh://hv1.example.net/system", Hypervisor("qemu:///system", "10.0.0.1", "hv1.example.net", "root", 22)),
+    ("qemu+ssh://ops@10.0.0.5:2222/system?keyfile=/k",
+     Hypervisor("qemu:///system", "10.0.0.1", "10.0.0.5", "ops", 2222)),
+    ("qemu+tcp://hv1/system", None),
+])
+def test_fence_virtd_goes_where_libvirt_is(uri: str, expected: Hypervisor | None) -> None:
+    assert hypervisor_of(uri, "10.0.0.1") == expected
+
+
+def test_fencing_none_needs_no_key(load: Callable[..., Settings]) -> None:
+    settings = load(fencing="none", fenceKey=None, libvirtUri="qemu+tcp://hv1/system")
+    assert (settings.fencing, settings.hypervisor, settings.fence_key) == ("none", None, "")
+
+
+def test_fence_virtd_address_defaults_to_the_gateway(load: Callable[..., Settings]) -> None:
+    assert load().hypervisor == Hypervisor("qemu:///system", "192.168.150.1")
+    assert load(fenceVirtdAddress="192.168.150.254").hypervisor == Hypervisor("qemu:///system", "192.168.150.254")
