@@ -1,15 +1,17 @@
 """A client host for exposure tests: a network namespace plugged into the cluster network's
 bridge (layer 2), holding one address inside an allowed client network and one outside every
-allowed network. The guests answer both through their default route, the lab namespace, which
-hands the replies back over the same bridge. Nothing is routed beyond the lab.
+allowed network, and routed to the cluster network through the gateway (the lab namespace),
+which also carries the guests' replies back over the same bridge. Nothing is routed beyond
+the lab.
 
-Usage: with Outsider(bridge) as outsider: outsider.redis_ping(host, port, password, source=...)
+Usage: with Outsider(bridge, network, gateway) as outsider: outsider.redis_ping(host, port, password, source=...)
 """
 
 from __future__ import annotations
 
 import ipaddress
 import subprocess
+import time
 from types import TracebackType
 
 from lab.guests import NAMESPACE
@@ -44,11 +46,20 @@ def _in(namespace: str, *command: str) -> None:
 
 
 class Outsider:
-    def __init__(self, bridge: str, cluster_network: ipaddress.IPv4Network) -> None:
+    def __init__(self, bridge: str, cluster_network: ipaddress.IPv4Network, gateway: str) -> None:
         self._bridge = bridge
         self._cluster_network = str(cluster_network)
+        self._gateway = gateway
 
     def __enter__(self) -> Outsider:
+        try:
+            self._plug_in()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _plug_in(self) -> None:
         subprocess.run(["ip", "netns", "add", OUTSIDER_NAMESPACE], check=True)
         _in(NAMESPACE, "ip", "link", "add", "rha-out0", "type", "veth", "peer", "name", "rha-out1")
         _in(NAMESPACE, "ip", "link", "set", "rha-out1", "netns", OUTSIDER_NAMESPACE)
@@ -58,13 +69,32 @@ class Outsider:
         for network in (ALLOWED_NETWORK, DENIED_NETWORK):
             _in(NAMESPACE, "ip", "route", "add", network, "dev", self._bridge)
         _in(NAMESPACE, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        # A redirect ("the client is on your link") would make the guests resolve the client's
+        # address themselves, which is not on their network.
+        for interface in ("all", self._bridge):
+            _in(NAMESPACE, "sysctl", "-q", "-w", f"net.ipv4.conf.{interface}.send_redirects=0")
         for command in (["ip", "link", "set", "lo", "up"],
                         ["ip", "address", "add", f"{ALLOWED_ADDRESS}/24", "dev", "rha-out1"],
                         ["ip", "address", "add", f"{DENIED_ADDRESS}/24", "dev", "rha-out1"],
                         ["ip", "link", "set", "rha-out1", "up"],
-                        ["ip", "route", "add", self._cluster_network, "dev", "rha-out1"]):
+                        # Through the gateway, as a client on another network reaches the cluster.
+                        ["sysctl", "-q", "-w", "net.ipv4.conf.all.accept_redirects=0"],
+                        ["sysctl", "-q", "-w", "net.ipv4.conf.rha-out1.accept_redirects=0"],
+                        ["ip", "route", "add", self._gateway, "dev", "rha-out1"],
+                        ["ip", "route", "add", self._cluster_network, "via", self._gateway]):
             _in(OUTSIDER_NAMESPACE, *command)
-        return self
+        self._wait_forwarding()
+
+    def _wait_forwarding(self) -> None:
+        """libvirt's bridges run STP, so a new port listens and learns (2 s each) before it
+        forwards; a client tried earlier would be refused by the bridge, not by a firewall."""
+        deadline = time.monotonic() + 60
+        while "state forwarding" not in subprocess.run(
+                ["ip", "netns", "exec", NAMESPACE, "bridge", "link", "show", "dev", "rha-out0"],
+                capture_output=True, text=True, check=True).stdout:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the outsider's bridge port did not reach the forwarding state within 60s")
+            time.sleep(0.5)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         # Deleting the namespace deletes the veth pair; the routes through the bridge go by hand.
@@ -72,7 +102,9 @@ class Outsider:
         for network in (ALLOWED_NETWORK, DENIED_NETWORK):
             subprocess.run(["ip", "netns", "exec", NAMESPACE, "ip", "route", "del", network], check=False,
                            capture_output=True)
-        subprocess.run(["ip", "netns", "exec", NAMESPACE, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"], check=False)
+        for setting in ("net.ipv4.ip_forward=0", "net.ipv4.conf.all.send_redirects=1",
+                        f"net.ipv4.conf.{self._bridge}.send_redirects=1"):
+            subprocess.run(["ip", "netns", "exec", NAMESPACE, "sysctl", "-q", "-w", setting], check=False)
 
     def redis_ping(self, host: str, port: int, password: str, source: str) -> str:
         """The reply to AUTH + PING from `source`, or "refused: ..." when no connection was made."""

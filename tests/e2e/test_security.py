@@ -50,7 +50,7 @@ def test_no_secret_in_world_readable_files_or_the_journal(cluster: Cluster) -> N
 def test_redis_only_from_allowed_networks(cluster: Cluster) -> None:
     settings = cluster.settings
     replies = {}
-    with Outsider(guests.bridge(settings), settings.network) as outsider:
+    with Outsider(guests.bridge(settings), settings.network, settings.gateway) as outsider:
         for host in (settings.vip, *(node.ip for node in settings.nodes)):
             replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, settings.redis_password, source)
                                   for source in (ALLOWED_ADDRESS, DENIED_ADDRESS))
