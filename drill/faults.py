@@ -119,8 +119,8 @@ def wait_for_reboot(target: Target, boot_ids: dict[str, str], timeout_s: float) 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for node in target.settings.nodes:
-            answer = target.ssh(node, "cat /proc/sys/kernel/random/boot_id", timeout=30, check=False)
-            if answer.returncode == 0 and answer.stdout.strip() != boot_ids[node.name]:
+            answer = target.answer(node, "cat /proc/sys/kernel/random/boot_id")
+            if answer is not None and answer.strip() != boot_ids[node.name]:
                 return node
         time.sleep(1)
     raise TimeoutError(f"no node was fenced within {timeout_s:.0f}s")

@@ -140,9 +140,18 @@ class Target:
             time.sleep(2)
         return time.monotonic() - started
 
+    def answer(self, node: Node, command: str, timeout: float = 30) -> str | None:
+        """The command's output, or None when the node did not run it in time (a booting
+        node can accept the connection and then hang the login)."""
+        try:
+            result = self.ssh(node, command, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        return result.stdout if result.returncode == 0 else None
+
     def wait_ssh(self, node: Node, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while self.ssh(node, "true", timeout=30, check=False).returncode != 0:
+        while self.answer(node, "true") is None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no SSH to {node.name} within {timeout_s:.0f}s")
             time.sleep(3)
