@@ -44,7 +44,10 @@ if lab_pid_alive "$LAB_RUN/libvirtd.pid"; then
   done
   for network in $(virsh_lab net-list --all --name | ours); do
     virsh_lab net-destroy "$network" >/dev/null 2>&1 || true
-    virsh_lab net-undefine "$network" >/dev/null
+    # A transient network (the lab's guests.py creates those) is gone once destroyed.
+    if virsh_lab net-info "$network" >/dev/null 2>&1; then
+      virsh_lab net-undefine "$network" >/dev/null
+    fi
     lab_log "removed network $network"
   done
   for pool in $(virsh_lab pool-list --all --name | ours); do
@@ -55,6 +58,11 @@ if lab_pid_alive "$LAB_RUN/libvirtd.pid"; then
     virsh_lab pool-undefine "$pool" >/dev/null
     lab_log "removed pool $pool and its volumes"
   done
+fi
+# The kept lab cluster's fence_virtd runs in the namespace with the program's configuration:
+# undo it as `pulumi destroy` would (restores the host's previous /etc/fence_virt.conf).
+if [[ -f /run/fence_virtd.pid ]] && [[ "$(ip netns identify "$(cat /run/fence_virtd.pid)" 2>/dev/null)" == "$LAB_NS" ]]; then
+  bash "$here/../scripts/fence_virtd_remove.sh" | sed "s/^/[lab] fence_virtd: /"
 fi
 stop_pid mirror
 stop_pid libvirtd
