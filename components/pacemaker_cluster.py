@@ -52,11 +52,12 @@ class PacemakerCluster(pulumi.ComponentResource):
             hacluster = run_script(f"{prefix}-hacluster", settings, node, "hacluster_password.sh",
                                    parent=self, depends_on=[firewall], stdin=hacluster_password,
                                    triggers=vm_trigger)
+            credentials = hacluster
             if settings.hypervisor:
-                hacluster = run_script(f"{prefix}-fence-key", settings, node, "fence_key.sh",
-                                       parent=self, depends_on=[hacluster], stdin=fence_key, triggers=vm_trigger)
+                credentials = run_script(f"{prefix}-fence-key", settings, node, "fence_key.sh", parent=self,
+                                         depends_on=[hacluster], stdin=fence_key, triggers=vm_trigger)
             prepare = run_script(f"{prefix}-prepare", settings, node, "cluster_node_prepare.sh",
-                                 [settings.cluster_name], parent=self, depends_on=[hacluster], triggers=vm_trigger)
+                                 [settings.cluster_name], parent=self, depends_on=[credentials], triggers=vm_trigger)
             installed.append(install)
             per_node_ready.append(prepare)
 
