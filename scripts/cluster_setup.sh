@@ -22,8 +22,10 @@ fi
 if [[ "$ours" == false ]]; then
   # Distribution packages ship a placeholder corosync.conf (and may have started corosync
   # with it): --force lets pcs replace that, which is safe because it is not our cluster.
+  # pcsd answers slowly on loaded or emulated nodes: its default 60 s per request once timed
+  # out while pcs was clearing the nodes' old configuration.
   pcs cluster setup "$name" "$node1" addr="$addr1" "$node2" addr="$addr2" \
-    totem token="$token" consensus="$consensus" --force
+    totem token="$token" consensus="$consensus" --force --request-timeout="$wait_s"
   changes+=("created cluster $name")
 elif [[ "$(conf_value token)" != "$token" || "$(conf_value consensus)" != "$consensus" ]]; then
   pcs cluster config update totem token="$token" consensus="$consensus"
@@ -38,7 +40,7 @@ members() {
 }
 expected="$(printf '%s\n' "$node1" "$node2" | sort | tr '\n' ' ')"
 if [[ "$(members)" != "$expected" ]]; then
-  pcs cluster start --all --wait="$wait_s"
+  pcs cluster start --all --wait="$wait_s" --request-timeout="$wait_s"
   changes+=("started cluster on $node1 and $node2")
 fi
 
