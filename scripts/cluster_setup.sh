@@ -22,10 +22,17 @@ fi
 if [[ "$ours" == false ]]; then
   # Distribution packages ship a placeholder corosync.conf (and may have started corosync
   # with it): --force lets pcs replace that, which is safe because it is not our cluster.
-  # pcsd answers slowly on loaded or emulated nodes: its default 60 s per request once timed
-  # out while pcs was clearing the nodes' old configuration.
-  pcs cluster setup "$name" "$node1" addr="$addr1" "$node2" addr="$addr2" \
-    totem token="$token" consensus="$consensus" --force --request-timeout="$wait_s"
+  # pcsd answers slowly on loaded or emulated nodes: a request once outlived pcs's fixed 60 s
+  # while it cleared the nodes' old configuration (setup takes no --request-timeout). A failed
+  # setup is tried again: with --force, pcs clears and redoes all of it.
+  for attempt in 1 2 3; do
+    if pcs cluster setup "$name" "$node1" addr="$addr1" "$node2" addr="$addr2" \
+         totem token="$token" consensus="$consensus" --force; then
+      break
+    fi
+    [[ $attempt -lt 3 ]] || exit 1
+    echo "pcs cluster setup failed (attempt $attempt of 3); trying again" >&2
+  done
   changes+=("created cluster $name")
 elif [[ "$(conf_value token)" != "$token" || "$(conf_value consensus)" != "$consensus" ]]; then
   pcs cluster config update totem token="$token" consensus="$consensus"
