@@ -88,7 +88,17 @@ else
   [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && running=true
   if [[ ${#changes[@]} -gt 0 || "$running" == false ]]; then
     [[ "$running" == true ]] && kill "$(cat "$pidfile")"
+    rm -f "$pidfile"
     fence_virtd -w -f "$conf" -p "$pidfile"
+    # The daemon writes its pid file after it has detached: wait for it, and for it to stay.
+    for _ in $(seq 1 100); do
+      [[ -s "$pidfile" ]] && break
+      sleep 0.1
+    done
+    if ! [[ -s "$pidfile" ]] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "error: fence_virtd did not stay up: check $conf and that nothing else holds UDP 1229 on $bridge" >&2
+      exit 1
+    fi
     changes+=("started fence_virtd (pid $(cat "$pidfile"))")
   fi
 fi
