@@ -18,6 +18,8 @@ from drill.target import Target
 # it creates once the master role has moved.
 SWITCHOVER = "sudo pcs resource move {clone} {node} --promoted --wait=600"
 FENCE_TIMEOUT_S = 900
+BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
+"""Changes with every boot: how a fenced (power-cycled) node is told apart."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _bond_links_up(target: Target, node: Node) -> None:
 
 
 def boot_id(target: Target, node: Node) -> str:
-    return target.ssh(node, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
+    return target.ssh(node, BOOT_ID, timeout=60).stdout.strip()
 
 
 def cut(target: Target, node: Node, peer: Node) -> Hit:
@@ -119,7 +121,7 @@ def wait_for_reboot(target: Target, boot_ids: dict[str, str], timeout_s: float) 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for node in target.settings.nodes:
-            answer = target.answer(node, "cat /proc/sys/kernel/random/boot_id")
+            answer = target.answer(node, BOOT_ID)
             if answer is not None and answer.strip() != boot_ids[node.name]:
                 return node
         time.sleep(1)
