@@ -20,19 +20,22 @@ if [[ -f "$conf" && "$(conf_value cluster_name)" == "$name" ]] \
 fi
 
 if [[ "$ours" == false ]]; then
-  # Distribution packages ship a placeholder corosync.conf (and may have started corosync
-  # with it): --force lets pcs replace that, which is safe because it is not our cluster.
-  # pcsd answers slowly on loaded or emulated nodes: a request once outlived pcs's fixed 60 s
-  # while it cleared the nodes' old configuration (setup takes no --request-timeout). A failed
-  # setup is tried again: with --force, pcs clears and redoes all of it.
-  for attempt in 1 2 3; do
-    if pcs cluster setup "$name" "$node1" addr="$addr1" "$node2" addr="$addr2" \
-         totem token="$token" consensus="$consensus" --force; then
-      break
-    fi
-    [[ $attempt -lt 3 ]] || exit 1
-    echo "pcs cluster setup failed (attempt $attempt of 3); trying again" >&2
-  done
+  # Not `pcs cluster setup` over the network: that first has every node's pcsd run `pcs
+  # cluster destroy`, which takes about a minute on slow (emulated) nodes, and pcs abandons
+  # that request after a fixed 60 s (setup takes no --request-timeout). Clearing a foreign
+  # configuration is cluster_node_prepare.sh's job, over SSH without that limit. Here pcs
+  # writes the same corosync.conf locally, then pcsd hands the corosync authkey and the
+  # configuration to both nodes: small requests, which do take the timeout below.
+  pcs cluster setup "$name" "$node1" addr="$addr1" "$node2" addr="$addr2" \
+    totem token="$token" consensus="$consensus" --corosync_conf "$conf" --overwrite
+  # The configuration marks this node as a member, so it goes again if handing it out fails:
+  # the next run then starts over instead of taking a half-made cluster for ours.
+  if ! pcs cluster authkey corosync --request-timeout="$wait_s" \
+     || ! pcs cluster sync --request-timeout="$wait_s"; then
+    rm -f "$conf"
+    echo "handing the corosync authkey and configuration to $node1 and $node2 failed" >&2
+    exit 1
+  fi
   changes+=("created cluster $name")
 elif [[ "$(conf_value token)" != "$token" || "$(conf_value consensus)" != "$consensus" ]]; then
   pcs cluster config update totem token="$token" consensus="$consensus"
