@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from components.host_keys import node_host_key
 from components.settings import Node, Settings
 
 BOND = "bond0"
@@ -33,6 +34,8 @@ def render_hosts(settings: Settings) -> str:
 
 
 def render_user_data(settings: Settings, node: Node) -> str:
+    """Holds the node's private SSH host key: a secret."""
+    host_key = node_host_key(settings.ssh_private_key, settings.cluster_name, node.name)
     document: dict[str, object] = {
         "hostname": node.name,
         "preserve_hostname": False,
@@ -49,6 +52,10 @@ def render_user_data(settings: Settings, node: Node) -> str:
         }],
         "ssh_pwauth": False,
         "disable_root": True,
+        # Only the host key every connection pins: the image's keys go, and no others are made.
+        "ssh_deletekeys": True,
+        "ssh_genkeytypes": [],
+        "ssh_keys": {"ed25519_private": host_key.private_openssh, "ed25519_public": host_key.public},
     }
     return "#cloud-config\n" + _dump(document)
 

@@ -50,7 +50,7 @@ class NodeVm(pulumi.ComponentResource):
             f"{name}-cloudinit",
             name=f"{settings.domain_name(node)}-seed.iso",
             pool=settings.storage_pool,
-            user_data=render_user_data(settings, node),
+            user_data=pulumi.Output.secret(render_user_data(settings, node)),
             meta_data=render_meta_data(settings, node),
             network_config=render_network_config(settings, node),
             opts=child,

@@ -11,12 +11,14 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components.host_keys import known_hosts
 from components.pcs_plan import REDIS_CLONE, VIP_RESOURCE
 from components.settings import Node, Settings, load_settings
 
@@ -58,10 +60,18 @@ class Target:
     def other(self, node: Node) -> Node:
         return next(other for other in self.settings.nodes if other != node)
 
+    @cached_property
+    def known_hosts(self) -> Path:
+        """The nodes' host keys as the program pins them."""
+        handle, path = tempfile.mkstemp(prefix="redis-ha-drill-known-hosts-")
+        with os.fdopen(handle, "w") as file:
+            file.write(known_hosts(self.settings))
+        return Path(path)
+
     def ssh(self, node: Node, command: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["ssh", "-i", str(self.ssh_key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+            ["ssh", "-i", str(self.ssh_key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+             "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
              f"{self.settings.ssh_user}@{node.ip}", command],
             capture_output=True, text=True, timeout=timeout, check=check)
 

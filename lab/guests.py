@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from components.cloud_init import render_meta_data, render_network_config, render_user_data
+from components.host_keys import known_hosts
 from components.settings import Node, Settings, load_settings
 from components.steps import DIAL_ATTEMPTS
 
@@ -115,11 +116,20 @@ def boot(settings: Settings, node: Node) -> None:
     virsh("start", settings.domain_name(node))
 
 
+def known_hosts_file(settings: Settings) -> Path:
+    """The host key the program gives each node, for pinned SSH."""
+    path = SSH_KEY.parent / f"known_hosts.{settings.cluster_name}"
+    text = known_hosts(settings)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 def ssh(settings: Settings, node: Node, command: str, stdin: str | None = None, check: bool = True,
         timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     return run("ip", "netns", "exec", NAMESPACE, "ssh", "-i", str(SSH_KEY), "-o", "BatchMode=yes",
-               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
-               "-o", "LogLevel=ERROR", f"{settings.ssh_user}@{node.ip}", command,
+               "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts_file(settings)}",
+               "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", f"{settings.ssh_user}@{node.ip}", command,
                stdin=stdin, check=check, timeout=timeout)
 
 

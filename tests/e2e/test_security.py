@@ -4,9 +4,12 @@ with AUTH; corosync traffic encrypted."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import redis
 
+from components.host_keys import node_host_key
 from lab import guests
 from lab.cluster import Cluster
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
@@ -16,7 +19,22 @@ from tests.e2e.conftest import PS_SAMPLES
 def secrets_of(cluster: Cluster) -> str:
     """The secrets that reach the nodes, one per line (grep -F -f pattern file)."""
     settings = cluster.settings
-    return f"{settings.hacluster_password}\n{settings.redis_password}\n{settings.fence_key}\n"
+    # The host keys' base64 lines after the first, which is the same for every such key.
+    host_keys = [line for node in settings.nodes
+                 for line in node_host_key(settings.ssh_private_key, settings.cluster_name,
+                                           node.name).private_openssh.splitlines()[2:-1]]
+    return "\n".join([settings.hacluster_password, settings.redis_password, settings.fence_key, *host_keys]) + "\n"
+
+
+def test_nodes_present_only_the_host_key_the_program_pins(cluster: Cluster) -> None:
+    settings = cluster.settings
+    for node in settings.nodes:
+        scanned = subprocess.run(["ssh-keyscan", "-T", "20", node.ip], capture_output=True, text=True, timeout=120)
+        presented = sorted(" ".join(line.split()[1:3]) for line in scanned.stdout.splitlines()
+                           if not line.startswith("#"))
+        pinned = node_host_key(settings.ssh_private_key, settings.cluster_name, node.name).public
+        print(f"e2e: {node.name} presents {presented}")
+        assert presented == [pinned]
 
 
 def test_no_secret_in_any_process_list_during_provisioning(cluster: Cluster) -> None:

@@ -158,3 +158,18 @@ def test_bad_config_fails_before_any_resource(config: dict[str, str], monkeypatc
     with pytest.raises(ConfigError):
         runpy.run_path(str(ROOT / "__main__.py"))
     assert recorder.resources == {}
+
+
+def test_each_node_gets_the_host_key_its_connections_pin(program: Program) -> None:
+    commands = program.of_type("command:remote:Command")
+    public_keys = {}
+    for node, ip in (("redis-1", "192.168.150.11"), ("redis-2", "192.168.150.12")):
+        user_data = yaml.safe_load(secret(program.resources[f"{node}-cloudinit"].inputs["userData"]))
+        assert user_data["ssh_genkeytypes"] == [] and user_data["ssh_deletekeys"] is True
+        keys = user_data["ssh_keys"]
+        assert keys["ed25519_private"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+        public_keys[node] = keys["ed25519_public"]
+        pinned = {secret(args.inputs["connection"])["hostKey"] for args in commands.values()
+                  if secret(args.inputs["connection"])["host"] == ip}
+        assert pinned == {keys["ed25519_public"]}
+    assert public_keys["redis-1"] != public_keys["redis-2"]
