@@ -153,9 +153,10 @@ def ssh_dialing(settings: Settings, node: Node, command: str, stdin: str | None 
 def wait_for_ssh(settings: Settings, node: Node, timeout_s: float) -> float:
     """Seconds until the node answered over SSH; raises TimeoutError past the limit."""
     started = time.monotonic()
-    while ssh(settings, node, "true", check=False).returncode != 0:
+    while (answer := ssh(settings, node, "true", check=False)).returncode != 0:
         if time.monotonic() - started > timeout_s:
-            raise TimeoutError(f"no SSH to {node.name} ({node.ip}) within {timeout_s:.0f}s")
+            # ssh's own words: a refused connection, a timeout, or a host key that is not the pinned one.
+            raise TimeoutError(f"no SSH to {node.name} ({node.ip}) within {timeout_s:.0f}s: {answer.stderr.strip()}")
         time.sleep(3)
     return time.monotonic() - started
 
