@@ -56,6 +56,17 @@ install_debian() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get "${apt_options[@]}" update -q
+  # apt stops at the first name it cannot find: name every one, and where they were looked for.
+  local unavailable=() policy
+  for package in "${missing[@]}"; do
+    policy="$(apt-cache "${apt_options[@]}" policy "$package" 2>/dev/null)"
+    [[ "$policy" =~ Candidate:\ [^\(] ]] || unavailable+=("$package")
+  done
+  if [[ ${#unavailable[@]} -gt 0 ]]; then
+    echo "error: not available from ${mirror:-the apt sources configured on the node} for ${VERSION_CODENAME}: ${unavailable[*]};" \
+         "check that packageMirror serves them (the list: install_packages.sh --list debian)" >&2
+    exit 1
+  fi
   apt-get "${apt_options[@]}" install -q -y --no-install-recommends "${missing[@]}"
   echo "changed: installed ${missing[*]}"
 }
