@@ -104,7 +104,10 @@ def host_key(seed: bytes, comment: str) -> HostKey:
 
 
 def node_host_key(ssh_private_key: str, cluster_name: str, node_name: str) -> HostKey:
-    seed = hmac.new(ssh_private_key.encode(), f"redis-ha host key {cluster_name}/{node_name}".encode(),
+    # Whitespace does not count: the same key set again with another line ending, wrapping or
+    # final newline must not give the nodes new host keys (new seeds, new VMs).
+    key_text = "".join(ssh_private_key.split())
+    seed = hmac.new(key_text.encode(), f"redis-ha host key {cluster_name}/{node_name}".encode(),
                     hashlib.sha256).digest()
     return host_key(seed, f"{node_name}@{cluster_name}")
 

@@ -57,6 +57,12 @@ def test_keys_are_stable_and_differ_per_node_and_stack() -> None:
     assert one.public != node_host_key("key B", "redis-ha", "redis-1").public
 
 
+def test_the_ssh_keys_line_endings_and_wrapping_do_not_change_host_keys() -> None:
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----"
+    same = [key + "\n", key.replace("\n", "\r\n"), key.replace("AAAA\nBBBB", "AAAABBBB")]
+    assert {node_host_key(text, "redis-ha", "redis-1") for text in same} == {node_host_key(key, "redis-ha", "redis-1")}
+
+
 def test_known_hosts_pins_each_address_to_its_node_key(settings: Settings) -> None:
     lines = known_hosts(settings).splitlines()
     assert lines == [f"{node.ip} {node_host_key(settings.ssh_private_key, settings.cluster_name, node.name).public}"
