@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from components.host_keys import node_host_key
+from components.host_keys import host_key_of
 from components.settings import Node, Settings
 
 BOND = "bond0"
@@ -35,7 +35,7 @@ def render_hosts(settings: Settings) -> str:
 
 def render_user_data(settings: Settings, node: Node) -> str:
     """Holds the node's private SSH host key: a secret."""
-    host_key = node_host_key(settings.ssh_private_key, settings.cluster_name, node.name)
+    host_key = host_key_of(settings, node)
     document: dict[str, object] = {
         "hostname": node.name,
         "preserve_hostname": False,

@@ -16,7 +16,7 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from components.settings import Settings
+from components.settings import Node, Settings
 
 # Edwards25519 (RFC 8032, section 5.1): field prime, curve constant, base point.
 _P = 2**255 - 19
@@ -112,7 +112,11 @@ def node_host_key(ssh_private_key: str, cluster_name: str, node_name: str) -> Ho
     return host_key(seed, f"{node_name}@{cluster_name}")
 
 
+def host_key_of(settings: Settings, node: Node) -> HostKey:
+    """The host key the program gives this node of this stack."""
+    return node_host_key(settings.ssh_private_key, settings.cluster_name, node.name)
+
+
 def known_hosts(settings: Settings) -> str:
     """known_hosts lines pinning each node's address to its host key, for OpenSSH clients."""
-    return "".join(f"{node.ip} {node_host_key(settings.ssh_private_key, settings.cluster_name, node.name).public}\n"
-                   for node in settings.nodes)
+    return "".join(f"{node.ip} {host_key_of(settings, node).public}\n" for node in settings.nodes)

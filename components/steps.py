@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_command as command
 
-from components.host_keys import node_host_key
+from components.host_keys import host_key_of
 from components.remote_script import command_line, script_hash
 from components.settings import Node, Settings
 
@@ -22,7 +22,7 @@ def connection(settings: Settings, node: Node) -> command.remote.ConnectionArgs:
         user=settings.ssh_user,
         private_key=pulumi.Output.secret(settings.ssh_private_key),
         # The key cloud-init installed: a machine presenting any other is not our node.
-        host_key=node_host_key(settings.ssh_private_key, settings.cluster_name, node.name).public,
+        host_key=host_key_of(settings, node).public,
         dial_error_limit=DIAL_ATTEMPTS,
         per_dial_timeout=DIAL_TIMEOUT_S,
     )

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import redis
 
-from components.host_keys import node_host_key
+from components.host_keys import host_key_of
 from lab import guests
 from lab.cluster import Cluster
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
@@ -20,9 +20,7 @@ def secrets_of(cluster: Cluster) -> str:
     """The secrets that reach the nodes, one per line (grep -F -f pattern file)."""
     settings = cluster.settings
     # The host keys' base64 lines after the first, which is the same for every such key.
-    host_keys = [line for node in settings.nodes
-                 for line in node_host_key(settings.ssh_private_key, settings.cluster_name,
-                                           node.name).private_openssh.splitlines()[2:-1]]
+    host_keys = [line for node in settings.nodes for line in host_key_of(settings, node).private_openssh.splitlines()[2:-1]]
     return "\n".join([settings.hacluster_password, settings.redis_password, settings.fence_key, *host_keys]) + "\n"
 
 
@@ -32,7 +30,7 @@ def test_nodes_present_only_the_host_key_the_program_pins(cluster: Cluster) -> N
         scanned = subprocess.run(["ssh-keyscan", "-T", "20", node.ip], capture_output=True, text=True, timeout=120)
         presented = sorted(" ".join(line.split()[1:3]) for line in scanned.stdout.splitlines()
                            if not line.startswith("#"))
-        pinned = node_host_key(settings.ssh_private_key, settings.cluster_name, node.name).public
+        pinned = host_key_of(settings, node).public
         print(f"e2e: {node.name} presents {presented}")
         assert presented == [pinned]
 
