@@ -4,6 +4,7 @@ settings module the program validates it with) or from the kept lab cluster."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -25,6 +26,15 @@ from components.settings import Node, Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 LAB_CLUSTER = ROOT / ".lab" / "cluster.json"
 LAB_SSH_KEY = Path("/var/lib/redis-ha-lab/ssh/id_ed25519")
+
+
+def _temp_file(prefix: str, text: str) -> Path:
+    """A 0600 file holding ``text``, removed when this process exits."""
+    handle, path = tempfile.mkstemp(prefix=prefix)
+    atexit.register(Path(path).unlink, missing_ok=True)
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    return Path(path)
 
 
 @dataclass
@@ -49,10 +59,7 @@ class Target:
         config = {key.split(":", 1)[1]: entry["value"] for key, entry in json.loads(shown.stdout).items()
                   if key.startswith("redis-ha:")}
         settings = load_settings(config.get)
-        handle, key_path = tempfile.mkstemp(prefix="redis-ha-drill-key-")
-        with os.fdopen(handle, "w") as key_file:
-            key_file.write(settings.ssh_private_key.rstrip("\n") + "\n")
-        return cls(settings, Path(key_path))
+        return cls(settings, _temp_file("redis-ha-drill-key-", settings.ssh_private_key.rstrip("\n") + "\n"))
 
     def node(self, name: str) -> Node:
         return next(node for node in self.settings.nodes if node.name == name)
@@ -63,10 +70,7 @@ class Target:
     @cached_property
     def known_hosts(self) -> Path:
         """The nodes' host keys as the program pins them."""
-        handle, path = tempfile.mkstemp(prefix="redis-ha-drill-known-hosts-")
-        with os.fdopen(handle, "w") as file:
-            file.write(known_hosts(self.settings))
-        return Path(path)
+        return _temp_file("redis-ha-drill-known-hosts-", known_hosts(self.settings))
 
     def ssh(self, node: Node, command: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

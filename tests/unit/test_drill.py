@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +21,7 @@ from drill.faults import FAULTS
 from drill.plot import write_plots
 from drill.roles import RoleRounds, RoleWatch
 from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, merge, outcome_of
+from tests.program_recorder import ROOT
 
 
 @pytest.mark.parametrize(("error", "outcome"), [
@@ -144,3 +148,15 @@ def test_every_fault_has_a_default_trial_count_of_at_least_ten_for_the_failovers
     assert set(DEFAULT_TRIALS) == set(FAULTS)
     assert DEFAULT_TRIALS["redis-crash"] >= 10
     assert DEFAULT_TRIALS["master-vm-destroyed"] >= 10
+
+
+def test_drill_temp_files_are_private_and_gone_when_the_process_exits(tmp_path: Path) -> None:
+    # The drill copies the stack's SSH private key into one of these.
+    code = ("import os, sys\nfrom drill.target import _temp_file\n"
+            "path = _temp_file('redis-ha-test-', 'secret')\n"
+            "print(path, oct(os.stat(path).st_mode & 0o777), open(path).read())\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp_path)}).stdout.split()
+    assert shown[1:] == ["0o600", "secret"]
+    assert Path(shown[0]).parent == tmp_path
+    assert not Path(shown[0]).exists()
