@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from components.settings import Node, Settings
 from lab import guests
-from tests.program_recorder import ROOT, Program, run_program, secret
+from tests.program_recorder import ROOT, STDOUT_OF, Program, run_program, secret
 
 STATE = ROOT / ".lab" / "cluster.json"
 LOCAL_COMMAND = "command:local:Command"
@@ -48,41 +49,76 @@ class Cluster:
 
     def commands(self) -> dict[str, MockResourceArgs]:
         """The recorded commands: on the nodes over SSH, and on the hypervisor (here, the lab
-        namespace) for fencing."""
+        namespace) for fencing and the quorum device."""
         return {**self.program.of_type("command:remote:Command"), **self.program.of_type(LOCAL_COMMAND)}
 
     def run_commands(self) -> dict[str, str]:
-        """Execute the recorded commands in waves of those whose dependencies are done."""
+        """Execute the recorded commands in waves of those whose dependencies are done; returns
+        each one's report: the last line it printed (on stderr for a command whose stdout is
+        data for another)."""
         commands = self.commands()
-        outputs: dict[str, str] = {}
+        stdouts: dict[str, str] = {}
+        reports: dict[str, str] = {}
+        producers = {stdin[len(STDOUT_OF):] for stdin in map(self._stdin, commands)
+                     if stdin is not None and stdin.startswith(STDOUT_OF)}
         pending = set(commands)
         while pending:
             ready = sorted(name for name in pending
-                           if all(dep in outputs for dep in self.program.dependencies[name] if dep in commands))
+                           if all(dep in stdouts for dep in self.program.dependencies[name] if dep in commands))
             if not ready:
                 raise RuntimeError(f"dependency cycle among {sorted(pending)}")
             with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-                for name, stdout in zip(ready, pool.map(self._run_one, ready), strict=True):
-                    outputs[name] = stdout
+                runs = pool.map(lambda name: self._run_one(name, stdouts, name in producers), ready)
+                for name, (stdout, report) in zip(ready, runs, strict=True):
+                    stdouts[name], reports[name] = stdout, report
             pending -= set(ready)
-        return outputs
+        return reports
 
-    def _run_one(self, name: str) -> str:
+    def _stdin(self, name: str) -> str | None:
+        stdin = self.program.resources[name].inputs.get("stdin")
+        return secret(stdin) if isinstance(stdin, dict) else stdin
+
+    def _run_one(self, name: str, stdouts: dict[str, str], reports_on_stderr: bool) -> tuple[str, str]:
         resource = self.program.resources[name]
         inputs = resource.inputs
-        stdin = secret(inputs["stdin"]) if isinstance(inputs.get("stdin"), dict) else inputs.get("stdin")
+        stdin = self._stdin(name)
+        if stdin is not None and stdin.startswith(STDOUT_OF):
+            stdin = stdouts[stdin[len(STDOUT_OF):]]
         started = time.monotonic()
-        if resource.typ == LOCAL_COMMAND:
-            result = guests.run("bash", "-c", inputs["create"], stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
-        else:
-            host = secret(inputs["connection"])["host"]
-            node = next(node for node in self.settings.nodes if node.ip == host)
-            result = guests.ssh_dialing(self.settings, node, inputs["create"], stdin=stdin, timeout=STEP_TIMEOUT_S)
-        last = (result.stdout.strip().splitlines() or [""])[-1]
-        print(f"cluster: {name}: rc={result.returncode} {time.monotonic() - started:.0f}s: {last}", flush=True)
+        result = self._run(resource, inputs["create"], stdin)
+        report = _last_line(result.stderr if reports_on_stderr else result.stdout)
+        print(f"cluster: {name}: rc={result.returncode} {time.monotonic() - started:.0f}s: {report}", flush=True)
         if result.returncode != 0:
             raise RuntimeError(f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-        return result.stdout
+        return result.stdout, report
+
+    def _run(self, resource: MockResourceArgs, command: str, stdin: str | None) -> subprocess.CompletedProcess[str]:
+        if resource.typ == LOCAL_COMMAND:
+            return guests.run("bash", "-c", command, stdin=stdin, check=False, timeout=STEP_TIMEOUT_S)
+        host = secret(resource.inputs["connection"])["host"]
+        node = next(node for node in self.settings.nodes if node.ip == host)
+        return guests.ssh_dialing(self.settings, node, command, stdin=stdin, timeout=STEP_TIMEOUT_S)
+
+    def update(self, config: dict[str, str]) -> tuple[Cluster, dict[str, str]]:
+        """`pulumi up` with a changed configuration: every command of the new program runs,
+        then the commands it no longer has are deleted, dependents first. Returns the updated
+        cluster and the reports of both."""
+        updated = record(config)
+        reports = updated.run_commands()
+        removed = set(self.commands()) - set(updated.commands())
+        while removed:
+            # A command no other removed command depends on goes first.
+            leaves = sorted(name for name in removed
+                            if not any(name in self.program.dependencies[other] for other in removed))
+            for name in leaves:
+                resource = self.program.resources[name]
+                result = self._run(resource, resource.inputs["delete"], None)
+                if result.returncode != 0:
+                    raise RuntimeError(f"deleting {name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+                reports[f"delete {name}"] = _last_line(result.stdout)
+                print(f"cluster: delete {name}: {reports[f'delete {name}']}", flush=True)
+            removed -= set(leaves)
+        return updated, reports
 
     def remove(self) -> None:
         """What `pulumi destroy` removes: the domains and network, and the hypervisor side."""
@@ -90,6 +126,10 @@ class Cluster:
         for name, local in self.program.of_type(LOCAL_COMMAND).items():
             result = guests.run("bash", "-c", local.inputs["delete"], check=False)
             print(f"cluster: undo {name}: rc={result.returncode} {result.stdout.strip()} {result.stderr.strip()}")
+
+
+def _last_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[-1]
 
 
 def new_config(**overrides: str) -> dict[str, str]:

@@ -15,6 +15,10 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 ROOT = Path(__file__).resolve().parents[1]
+COMMAND_TYPES = ("command:remote:Command", "command:local:Command")
+STDOUT_OF = "stdout of "
+"""Under mocks a command's stdout reads "stdout of <resource name>": an input built from it
+names the command whose real output the lab harness puts in its place."""
 SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha:redisPassword",
                "redis-ha:fenceKey"]
 
@@ -23,6 +27,8 @@ SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha
 class Program:
     resources: dict[str, MockResourceArgs] = field(default_factory=dict)
     dependencies: dict[str, set[str]] = field(default_factory=dict)
+    secret_outputs: dict[str, set[str]] = field(default_factory=dict)
+    """Per resource, the outputs it asks the engine to keep secret (additional_secret_outputs)."""
     namespace: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, type_token: str) -> dict[str, MockResourceArgs]:
@@ -48,7 +54,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.program.resources[args.name] = args
-        return f"{args.name}-id", dict(args.inputs)
+        outputs = dict(args.inputs)
+        if args.typ in COMMAND_TYPES:
+            outputs["stdout"] = f"{STDOUT_OF}{args.name}"
+        return f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -60,6 +69,7 @@ def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Prog
 
     def recording(monitor: MockMonitor, request: Any) -> Any:
         program.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+        program.secret_outputs[request.name] = set(request.additionalSecretOutputs)
         return register(monitor, request)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
