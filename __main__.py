@@ -8,6 +8,7 @@ from components.cluster_network import ClusterNetwork, ClusterNetworkArgs
 from components.fence_virtd import FenceVirtd, FenceVirtdArgs
 from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
+from components.qnetd import Qnetd, QnetdArgs
 from components.redis_ha import RedisHa, RedisHaArgs
 from components.settings import load_settings
 
@@ -27,7 +28,9 @@ else:
     fence_virtd = None
     pulumi.log.warn("fencing is none: STONITH is off, so a cut between the two nodes can leave both "
                     "promoting Redis and raising the VIP (two masters); set redis-ha:fencing to xvm")
-cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, (vms[0], vms[1]), fence_virtd))
+qnetd_bundle = (Qnetd("qnetd", QnetdArgs(settings, settings.quorum_device, network)).bundle
+                if settings.quorum_device is not None else None)
+cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, (vms[0], vms[1]), fence_virtd, qnetd_bundle))
 redis = RedisHa("redis", RedisHaArgs(settings, cluster.installed, cluster.ready))
 
 pulumi.export("vip", redis.vip)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_command as command
 
+from components.hypervisor_command import hypervisor_command
 from components.remote_script import command_line
 from components.settings import Hypervisor, Settings
 
@@ -36,14 +36,6 @@ class FenceVirtd(pulumi.ComponentResource):
         # replacing would run the old resource's delete, stopping the daemon just started.
         key = pulumi.Output.secret(args.settings.fence_key)
         child = pulumi.ResourceOptions(parent=self, depends_on=[args.network], additional_secret_outputs=["stdin"])
-        daemon: command.local.Command | command.remote.Command
-        if hypervisor.ssh_host:
-            # The same SSH access libvirt's qemu+ssh uses: the user's agent (SSH_AUTH_SOCK).
-            connection = command.remote.ConnectionArgs(host=hypervisor.ssh_host, user=hypervisor.ssh_user,
-                                                       port=hypervisor.ssh_port)
-            daemon = command.remote.Command(f"{name}-daemon", connection=connection, create=create, delete=delete,
-                                            stdin=key, opts=child)
-        else:
-            daemon = command.local.Command(f"{name}-daemon", create=create, delete=delete, stdin=key, opts=child)
+        daemon = hypervisor_command(f"{name}-daemon", hypervisor, create=create, delete=delete, stdin=key, opts=child)
         self.ready = daemon
         self.register_outputs({"stdout": daemon.stdout})

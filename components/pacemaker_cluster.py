@@ -11,6 +11,9 @@ from components.pcs_plan import cluster_properties
 from components.settings import Settings
 from components.steps import run_script
 
+# corosync-qdevice's heuristic: passes on the node that holds the VIP (qdevice_node.sh writes it).
+HOLDS_VIP_HEURISTIC = "/usr/local/sbin/redis-ha-holds-vip"
+
 
 @dataclass
 class PacemakerClusterArgs:
@@ -20,6 +23,8 @@ class PacemakerClusterArgs:
     """The two node VMs, in node order; the first one runs the cluster-wide pcs commands."""
     fence_virtd: pulumi.Resource | None
     """With fencing xvm: the step after which fence_virtd serves the cluster network."""
+    qnetd_bundle: pulumi.Output[str] | None
+    """With a quorum device: qnetd's CA and the cluster's client certificate (secret)."""
 
 
 class PacemakerCluster(pulumi.ComponentResource):
@@ -37,6 +42,7 @@ class PacemakerCluster(pulumi.ComponentResource):
 
         per_node_ready = []
         installed = []
+        qdevice_clients = []
         for node, vm in zip(settings.nodes, args.vms, strict=True):
             prefix = f"{name}-{node.name}"
             # A replaced VM is a new machine: every step re-runs on it.
@@ -60,6 +66,11 @@ class PacemakerCluster(pulumi.ComponentResource):
                                  [settings.cluster_name], parent=self, depends_on=[credentials], triggers=vm_trigger)
             installed.append(install)
             per_node_ready.append(prepare)
+            if args.qnetd_bundle is not None:
+                qdevice_clients.append(run_script(
+                    f"{prefix}-qdevice", settings, node, "qdevice_node.sh", [settings.vip, HOLDS_VIP_HEURISTIC],
+                    parent=self, depends_on=[install], stdin=args.qnetd_bundle, triggers=vm_trigger,
+                    undo=("qdevice_node_remove.sh", [HOLDS_VIP_HEURISTIC])))
 
         auth = run_script(f"{name}-auth", settings, first, "cluster_auth.sh",
                           [first.name, first.ip, second.name, second.ip],
@@ -70,9 +81,19 @@ class PacemakerCluster(pulumi.ComponentResource):
              settings.corosync_token_ms, settings.corosync_consensus_ms, settings.cluster_ready_timeout_s],
             parent=self, depends_on=[auth], undo=("cluster_destroy.sh", [settings.cluster_name]),
         )
+        formed: pulumi.Resource = setup
+        if settings.quorum_device is not None:
+            # The certificates are on both nodes before corosync.conf names the device, so
+            # corosync-qdevice never starts without them.
+            formed = run_script(
+                f"{name}-quorum-device", settings, first, "quorum_device.sh",
+                [settings.quorum_device.hypervisor.address, HOLDS_VIP_HEURISTIC, settings.cluster_ready_timeout_s],
+                parent=self, depends_on=[setup, *qdevice_clients],
+                undo=("quorum_device_remove.sh", [settings.cluster_ready_timeout_s]))
         boot = [
             run_script(f"{name}-{node.name}-boot", settings, node, "cluster_boot.sh",
-                       [str(settings.start_cluster_at_boot).lower()], parent=self, depends_on=[setup])
+                       [str(settings.start_cluster_at_boot).lower(), str(settings.quorum_device is not None).lower()],
+                       parent=self, depends_on=[formed])
             for node in settings.nodes
         ]
         # Properties turn STONITH on: fence_virtd must answer by then.

@@ -90,6 +90,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("fenceKey", "string", secret=True),
     KeySpec("fenceVirtdAddress", "string"),
     KeySpec("priorityFencingDelaySeconds", "integer", 10),
+    KeySpec("quorumDevice", "string", "none"),
+    KeySpec("quorumDeviceAddress", "string"),
     KeySpec("vipMonitorIntervalSeconds", "integer", 10),
     KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 3),
     KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10),
@@ -108,6 +110,7 @@ KEYS_BY_NAME = {spec.name: spec for spec in KEYS}
 DOMAIN_TYPES = ("kvm", "qemu")
 NETWORK_MODES = ("nat", "route", "none")
 FENCING_MODES = ("xvm", "none")
+QUORUM_DEVICE_MODES = ("none", "hypervisor")
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ class Settings:
     hypervisor: Hypervisor | None
     """With fencing xvm: where fence_virtd runs."""
     priority_fencing_delay_s: int
+    quorum_device: QuorumDevice | None
+    """With quorumDevice hypervisor: where corosync-qnetd runs and where the nodes reach it."""
     vip_monitor_interval_s: int
     redis_promoted_monitor_interval_s: int
     redis_unpromoted_monitor_interval_s: int
@@ -372,6 +377,30 @@ def hypervisor_of(uri: str, address: str) -> Hypervisor | None:
                       int(remote["port"] or 22))
 
 
+@dataclass(frozen=True)
+class QuorumDevice:
+    """corosync-qnetd on the hypervisor: the third vote that decides which side of a split keeps
+    quorum."""
+
+    hypervisor: Hypervisor
+    """Where qnetd is set up; its ``address`` is where the nodes reach qnetd."""
+
+
+def _quorum_device(reader: _Reader, gateway: str, taken: dict[str, str]) -> QuorumDevice | None:
+    if _choice(reader, "quorumDevice", QUORUM_DEVICE_MODES) == "none":
+        return None
+    address = reader.value("quorumDeviceAddress") or gateway
+    _address("quorumDeviceAddress", address)
+    if address in taken:
+        raise ConfigError("quorumDeviceAddress", f"{address} is {taken[address]}: qnetd must run outside the cluster")
+    uri = str(reader.value("libvirtUri"))
+    hypervisor = hypervisor_of(uri, address)
+    if hypervisor is None:
+        raise ConfigError("quorumDevice", f"hypervisor sets up corosync-qnetd through this machine or qemu+ssh; "
+                                          f"libvirtUri {uri!r} is neither")
+    return QuorumDevice(hypervisor)
+
+
 def _fencing(reader: _Reader, network: ipaddress.IPv4Network, gateway: str) -> tuple[str, Hypervisor | None, str]:
     """The fencing mode and, for xvm, the hypervisor side and the key it shares with the nodes."""
     fencing = _choice(reader, "fencing", FENCING_MODES)
@@ -466,6 +495,9 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
 
     private_key, hacluster_password, redis_password = _secrets(reader)
     fencing, hypervisor, fence_key = _fencing(reader, network, gateway)
+    quorum_device = _quorum_device(reader, gateway, {nodes[0].ip: f"the address of {nodes[0].name}",
+                                                     nodes[1].ip: f"the address of {nodes[1].name}",
+                                                     vip: "the VIP"})
 
     return Settings(
         libvirt_uri=reader.required("libvirtUri"),
@@ -499,6 +531,7 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
         fencing=fencing,
         hypervisor=hypervisor,
         priority_fencing_delay_s=_positive(reader, "priorityFencingDelaySeconds", minimum=0),
+        quorum_device=quorum_device,
         vip_monitor_interval_s=_positive(reader, "vipMonitorIntervalSeconds"),
         redis_promoted_monitor_interval_s=promoted_interval,
         redis_unpromoted_monitor_interval_s=unpromoted_interval,

@@ -64,6 +64,13 @@ fi
 if [[ -f /run/fence_virtd.pid ]] && [[ "$(ip netns identify "$(cat /run/fence_virtd.pid)" 2>/dev/null)" == "$LAB_NS" ]]; then
   bash "$here/../scripts/fence_virtd_remove.sh" | sed "s/^/[lab] fence_virtd: /"
 fi
+# Likewise a quorum device's corosync-qnetd, with each lab cluster's client certificate.
+qnetd_pid=/run/corosync-qnetd/corosync-qnetd.pid
+if [[ -f "$qnetd_pid" ]] && [[ "$(ip netns identify "$(cat "$qnetd_pid")" 2>/dev/null)" == "$LAB_NS" ]]; then
+  for cluster_dir in /etc/corosync/qnetd/redis-ha/*/; do
+    bash "$here/../scripts/qnetd_remove.sh" "$(basename "$cluster_dir")" | sed "s/^/[lab] corosync-qnetd: /"
+  done
+fi
 stop_pid mirror
 stop_pid libvirtd
 stop_pid virtlogd

@@ -18,7 +18,7 @@ mkdir -p "$LAB_RUN" "$LAB_IMAGES" "$LAB_MIRROR" "$LAB_POOL_DIR" "$(dirname "$LAB
 
 host_packages=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap
                genisoimage iproute2 dpkg-dev apt-utils openssh-client python3
-               redis-tools fence-virtd)
+               redis-tools fence-virtd corosync-qnetd)
 missing=()
 for package in "${host_packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" == "install ok installed" ]] || missing+=("$package")
@@ -29,6 +29,14 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends "${missing[@]}"
 else
   lab_log "no change: host packages installed"
+fi
+
+# The corosync-qnetd package may have started qnetd outside the namespace, where guests cannot
+# reach it; the program starts its own inside, and both would use /run/corosync-qnetd.
+qnetd_pid="$(cat /run/corosync-qnetd/corosync-qnetd.pid 2>/dev/null || true)"
+if [[ -n "$qnetd_pid" && -d "/proc/$qnetd_pid" && "$(ip netns identify "$qnetd_pid" 2>/dev/null)" != "$LAB_NS" ]]; then
+  kill "$qnetd_pid"
+  lab_log "stopped corosync-qnetd (pid $qnetd_pid) running outside $LAB_NS"
 fi
 
 # Build before any guest boots: image and mirror builds need the CPU that guests would take.

@@ -10,10 +10,10 @@ set -euo pipefail
 # mmdebstrap-like minimal images lack several Recommends that the stack needs at run time
 # (crm_mon for pcs, /etc/protocols for firewalld, xmllint for the redis agent), so they are
 # named explicitly and Recommends are not pulled in.
-debian_packages=(pcs pacemaker pacemaker-cli-utils corosync fence-agents fence-virt resource-agents
+debian_packages=(pcs pacemaker pacemaker-cli-utils corosync corosync-qdevice fence-agents fence-virt resource-agents
                  redis-server redis-tools firewalld netbase ipset iptables libxml2-utils
                  net-tools python3)
-rhel_packages=(pcs pacemaker corosync fence-agents-all fence-virt resource-agents redis firewalld python3)
+rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents redis firewalld python3)
 
 if [[ "$1" == "--list" ]]; then
   packages_var="${2}_packages[@]"

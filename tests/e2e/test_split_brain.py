@@ -1,21 +1,24 @@
 """Fencing on real VMs: a fence request power-cycles the VM, and a cut between the two nodes
 ends with the replica fenced, never with two masters, and without losing an acknowledged write.
 
-Runs last (the module name sorts after the others): both tests reboot a node.
+Runs last (the module name sorts after the others): these tests reboot a node. The last one
+switches the quorum device on for a partition under it, and off again.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
+from components.settings import Node
 from drill.faults import boot_id, cut, heal, wait_for_reboot
 from drill.roles import RoleWatch
 from drill.target import Target
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
-from lab.cluster import Cluster
+from lab.cluster import Cluster, record
 
 FENCE_TIMEOUT_S = 900
 HEALTHY_TIMEOUT_S = 1200
@@ -50,6 +53,13 @@ def test_pcs_stonith_fence_power_cycles_the_vm(target: Target) -> None:
 
 
 def test_partition_fences_the_replica_and_never_gives_two_masters(target: Target) -> None:
+    partition_fences_the_replica(target, "partition")
+
+
+def partition_fences_the_replica(target: Target, label: str) -> Node:
+    """Cuts the two nodes apart while writing through the VIP and checks the outcome: the
+    replica fenced, never two masters, the VIP on the surviving master, no acknowledged write
+    lost, the replica back with the master's data. Returns the master."""
     settings = target.settings
     master = target.master()
     replica = target.other(master)
@@ -61,7 +71,7 @@ def test_partition_fences_the_replica_and_never_gives_two_masters(target: Target
         cut(target, master, replica)
         fenced = wait_for_reboot(target, before, FENCE_TIMEOUT_S)
         time.sleep(3)
-    print(f"e2e: partition: {fenced.name} fenced; {watch.rounds.summary()}; writes acknowledged "
+    print(f"e2e: {label}: {fenced.name} fenced; {watch.rounds.summary()}; writes acknowledged "
           f"{len(writer.log.acknowledged)}, failed {len(writer.log.failed)}, longest gap "
           f"{writer.log.longest_gap():.2f}s")
     assert fenced == replica, "the master's node was fenced"
@@ -86,3 +96,62 @@ def test_partition_fences_the_replica_and_never_gives_two_masters(target: Target
     assert target.role(replica) == "slave"
     assert replica_redis.get(marker) == "1"
     assert replica_redis.dbsize() == vip.dbsize()
+    return master
+
+
+def quorum(target: Target, node: Node) -> dict[str, str]:
+    """`corosync-quorumtool -s` on the node: its "Key: value" lines, plus "Members": each member
+    line's qdevice state and name."""
+    status = target.ssh(node, "sudo corosync-quorumtool -s", timeout=120, check=False).stdout
+    fields = {key.strip(): value.strip() for key, _, value in
+              (line.partition(":") for line in status.splitlines() if ":" in line)}
+    members = [line.split() for line in status.splitlines() if line.strip()[:1].isdigit() and len(line.split()) >= 3]
+    fields["Members"] = " ".join(",".join(parts[2:]) for parts in members)
+    return fields
+
+
+def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(cluster: Cluster) -> None:
+    """`pulumi up` with quorumDevice hypervisor on the running cluster, a partition under it, a
+    second run that changes nothing, and `pulumi up` without it again."""
+    device_config = {**cluster.config, "quorumDevice": "hypervisor"}
+    target = Target(cluster.settings, guests.SSH_KEY)
+    try:
+        with_device, reports = cluster.update(device_config)
+        assert reports["qnetd-daemon"].startswith("changed:")
+        assert reports["cluster-quorum-device"].startswith("changed:")
+        target.wait_healthy(HEALTHY_TIMEOUT_S)
+        for node in target.settings.nodes:
+            status = quorum(target, node)
+            print(f"e2e: quorum on {node.name}: {status}")
+            assert status["Quorate"] == "Yes"
+            assert status["Expected votes"] == "3" and status["Total votes"] == "3"
+            assert "Qdevice" in status["Flags"] and "2Node" not in status["Flags"]
+        qnetd = guests.run("corosync-qnetd-tool", "-l", "-c", with_device.settings.cluster_name).stdout
+        print(f"e2e: qnetd: {qnetd}")
+        # Both nodes connected over TLS and counted; the heuristic passes on the VIP's node only.
+        assert len(re.findall(r"Vote:.*\(ACK\)", qnetd)) == 2
+        master = target.master()
+        heuristics = dict(re.findall(r"Node ID (\d+):.*?Heuristics:\s+(\w+)", qnetd, re.S))
+        # pcs numbers the nodes in the order the program lists them.
+        assert heuristics == {str(number): "Pass" if node == master else "Fail"
+                              for number, node in enumerate(target.settings.nodes, start=1)}
+        assert target.ssh(master, "/usr/local/sbin/redis-ha-holds-vip", check=False).returncode == 0
+        assert target.ssh(target.other(master), "/usr/local/sbin/redis-ha-holds-vip", check=False).returncode == 1
+
+        again = with_device.run_commands()
+        assert {name: report for name, report in again.items() if not report.startswith(("no change", "ready"))} == {}
+
+        survivor = partition_fences_the_replica(target, "partition with quorum device")
+        status = quorum(target, survivor)
+        assert status["Quorate"] == "Yes" and "Qdevice" in status["Flags"]
+    finally:
+        without, reports = record(device_config).update(cluster.config)
+    assert reports["delete cluster-quorum-device"].startswith("changed:")
+    assert reports["delete qnetd-daemon"].startswith("changed:")
+    for node in without.settings.nodes:
+        status = quorum(target, node)
+        assert "2Node" in status["Flags"] and "Qdevice" not in status["Flags"]
+        assert status["Quorate"] == "Yes"
+        assert target.ssh(node, "systemctl is-active corosync-qdevice", check=False).stdout.strip() == "inactive"
+    assert guests.run("corosync-qnetd-tool", "-s", check=False).returncode != 0
+    target.wait_healthy(HEALTHY_TIMEOUT_S)

@@ -106,6 +106,38 @@ def test_fencing_none_creates_nothing_for_fencing_and_warns(config: dict[str, st
     assert len(warnings) == 1 and "two masters" in warnings[0]
 
 
+def test_quorum_device_hands_qnetd_certificates_to_both_nodes_before_naming_it(
+        config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    program = run_program({**config, "quorumDevice": "hypervisor"}, monkeypatch)
+    qnetd = program.of_type("command:local:Command")["qnetd-daemon"]
+    assert "qnetd_setup.sh" in qnetd.inputs["create"] and "192.168.150.1" in qnetd.inputs["create"]
+    assert "qnetd_remove.sh" in qnetd.inputs["delete"]
+    # Its stdout holds the cluster's private key.
+    assert "stdout" in program.secret_outputs["qnetd-daemon"]
+    assert resolved(program.namespace["qnetd_bundle"]) == ("stdout of qnetd-daemon", True)
+    assert program.depends("qnetd-daemon", "network-network")
+    commands = program.of_type("command:remote:Command")
+    for node in ("redis-1", "redis-2"):
+        client = commands[f"cluster-{node}-qdevice"]
+        assert secret(client.inputs["stdin"]) == "stdout of qnetd-daemon"
+        assert "qdevice_node_remove.sh" in client.inputs["delete"]
+        assert program.depends(f"cluster-{node}-qdevice", "qnetd-daemon")
+        assert program.depends("cluster-quorum-device", f"cluster-{node}-qdevice")
+        assert program.depends(f"cluster-{node}-boot", "cluster-quorum-device")
+        assert commands[f"cluster-{node}-boot"].inputs["create"].endswith(" false true")
+    quorum = commands["cluster-quorum-device"]
+    assert program.depends("cluster-quorum-device", "cluster-setup")
+    assert "192.168.150.1 /usr/local/sbin/redis-ha-holds-vip" in quorum.inputs["create"]
+    assert "quorum_device_remove.sh" in quorum.inputs["delete"]
+
+
+def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> None:
+    assert not [name for name in program.resources if "qnetd" in name or "qdevice" in name or "quorum" in name]
+    commands = program.of_type("command:remote:Command")
+    assert commands["cluster-redis-1-boot"].inputs["create"].endswith(" false false")
+
+
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
     # Per node: wait, install, firewall, hacluster, fence key, prepare, boot, redis config, redis

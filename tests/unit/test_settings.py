@@ -21,6 +21,17 @@ def test_defaults_are_derived_from_the_network(settings: Settings) -> None:
     assert settings.fencing == "xvm"
     assert settings.priority_fencing_delay_s == 10
     assert settings.start_cluster_at_boot is False
+    assert settings.quorum_device is None
+
+
+def test_quorum_device_on_the_hypervisor_listens_on_the_gateway_unless_told(load: Callable[..., Settings]) -> None:
+    here = load(quorumDevice="hypervisor").quorum_device
+    assert here is not None
+    assert here.hypervisor == Hypervisor("qemu:///system", "192.168.150.1")
+    remote = load(quorumDevice="hypervisor", quorumDeviceAddress="10.20.0.5",
+                  libvirtUri="qemu+ssh://ops@hv1.example.net:2222/system").quorum_device
+    assert remote is not None
+    assert remote.hypervisor == Hypervisor("qemu:///system", "10.20.0.5", "hv1.example.net", "ops", 2222)
 
 
 def test_small_network_uses_first_hosts(load: Callable[..., Settings]) -> None:
@@ -135,6 +146,13 @@ BAD = [
     ({"readyTimeoutSeconds": "0"}, "readyTimeoutSeconds", "at least 1"),
     ({"clusterReadyTimeoutSeconds": "0"}, "clusterReadyTimeoutSeconds", "at least 1"),
     ({"networkCreate": "maybe"}, "networkCreate", "true or false"),
+    ({"quorumDevice": "qnetd.example.net"}, "quorumDevice", "one of none, hypervisor"),
+    ({"quorumDevice": "hypervisor", "quorumDeviceAddress": "hv1"}, "quorumDeviceAddress", "not an IPv4 address"),
+    ({"quorumDevice": "hypervisor", "quorumDeviceAddress": "192.168.150.12"}, "quorumDeviceAddress",
+     "the address of redis-2"),
+    ({"quorumDevice": "hypervisor", "quorumDeviceAddress": "192.168.150.10"}, "quorumDeviceAddress", "the VIP"),
+    ({"quorumDevice": "hypervisor", "fencing": "none", "libvirtUri": "qemu+tcp://hv1/system"}, "quorumDevice",
+     "is neither"),
 ]
 
 
