@@ -52,15 +52,14 @@ class Cluster:
         namespace) for fencing and the quorum device."""
         return {**self.program.of_type("command:remote:Command"), **self.program.of_type(LOCAL_COMMAND)}
 
-    def run_commands(self) -> dict[str, str]:
-        """Execute the recorded commands in waves of those whose dependencies are done; returns
-        each one's report: the last line it printed (on stderr for a command whose stdout is
-        data for another)."""
-        commands = self.commands()
+    def run_commands(self, only: set[str] | None = None) -> dict[str, str]:
+        """Execute the recorded commands (or ``only`` these) in waves of those whose
+        dependencies are done; returns each one's report: the last line it printed (on stderr
+        for a command whose stdout is data for another)."""
+        commands = {name: args for name, args in self.commands().items() if only is None or name in only}
         stdouts: dict[str, str] = {}
         reports: dict[str, str] = {}
-        producers = {stdin[len(STDOUT_OF):] for stdin in map(self._stdin, commands)
-                     if stdin is not None and stdin.startswith(STDOUT_OF)}
+        producers = set(self.feeds().values())
         pending = set(commands)
         while pending:
             ready = sorted(name for name in pending
@@ -73,6 +72,15 @@ class Cluster:
                     stdouts[name], reports[name] = stdout, report
             pending -= set(ready)
         return reports
+
+    def feeds(self) -> dict[str, str]:
+        """Each command whose stdin is another command's stdout, with that other command."""
+        feeds = {}
+        for name in self.commands():
+            stdin = self._stdin(name)
+            if stdin is not None and stdin.startswith(STDOUT_OF):
+                feeds[name] = stdin[len(STDOUT_OF):]
+        return feeds
 
     def _stdin(self, name: str) -> str | None:
         stdin = self.program.resources[name].inputs.get("stdin")
@@ -100,11 +108,11 @@ class Cluster:
         return guests.ssh_dialing(self.settings, node, command, stdin=stdin, timeout=STEP_TIMEOUT_S)
 
     def update(self, config: dict[str, str]) -> tuple[Cluster, dict[str, str]]:
-        """`pulumi up` with a changed configuration: every command of the new program runs,
-        then the commands it no longer has are deleted, dependents first. Returns the updated
-        cluster and the reports of both."""
+        """`pulumi up` with a changed configuration, as the engine diffs it: the commands that
+        are new or whose inputs changed run, then the commands the new program no longer has are
+        deleted, dependents first. Returns the updated cluster and the reports of both."""
         updated = record(config)
-        reports = updated.run_commands()
+        reports = updated.run_commands(changed_commands(self, updated))
         removed = set(self.commands()) - set(updated.commands())
         while removed:
             # A command no other removed command depends on goes first.
@@ -126,6 +134,19 @@ class Cluster:
         for name, local in self.program.of_type(LOCAL_COMMAND).items():
             result = guests.run("bash", "-c", local.inputs["delete"], check=False)
             print(f"cluster: undo {name}: rc={result.returncode} {result.stdout.strip()} {result.stderr.strip()}")
+
+
+def changed_commands(before: Cluster, after: Cluster) -> set[str]:
+    """The commands of ``after`` that `pulumi up` from ``before`` runs: new ones and those
+    whose inputs changed. The engine keeps a command's stdout in its state; the harness does
+    not, so a producer runs again (it is idempotent) for a consumer that runs, and whatever a
+    changed producer feeds runs too."""
+    old, new = before.commands(), after.commands()
+    changed = {name for name, args in new.items() if name not in old or old[name].inputs != args.inputs}
+    feeds = after.feeds()
+    changed |= {producer for consumer, producer in feeds.items() if consumer in changed}
+    changed |= {consumer for consumer, producer in feeds.items() if producer in changed}
+    return changed
 
 
 def _last_line(text: str) -> str:

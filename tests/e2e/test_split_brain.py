@@ -111,14 +111,16 @@ def quorum(target: Target, node: Node) -> dict[str, str]:
 
 
 def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(cluster: Cluster) -> None:
-    """`pulumi up` with quorumDevice hypervisor on the running cluster, a partition under it, a
-    second run that changes nothing, and `pulumi up` without it again."""
+    """`pulumi up` with quorumDevice hypervisor on the running cluster, a second run of what
+    that changed (no change), a partition under it, and `pulumi up` without it again."""
     device_config = {**cluster.config, "quorumDevice": "hypervisor"}
     target = Target(cluster.settings, guests.SSH_KEY)
+    device_steps = {"qnetd-daemon", "cluster-quorum-device", "cluster-redis-1-qdevice", "cluster-redis-2-qdevice"}
     try:
         with_device, reports = cluster.update(device_config)
-        assert reports["qnetd-daemon"].startswith("changed:")
-        assert reports["cluster-quorum-device"].startswith("changed:")
+        # Only the device's steps run, and the boot steps (which now cover corosync-qdevice).
+        assert set(reports) == device_steps | {"cluster-redis-1-boot", "cluster-redis-2-boot"}
+        assert all(reports[name].startswith("changed:") for name in device_steps)
         target.wait_healthy(HEALTHY_TIMEOUT_S)
         for node in target.settings.nodes:
             status = quorum(target, node)
@@ -138,16 +140,17 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
         assert target.ssh(master, "/usr/local/sbin/redis-ha-holds-vip", check=False).returncode == 0
         assert target.ssh(target.other(master), "/usr/local/sbin/redis-ha-holds-vip", check=False).returncode == 1
 
-        again = with_device.run_commands()
-        assert {name: report for name, report in again.items() if not report.startswith(("no change", "ready"))} == {}
+        again = with_device.run_commands(set(reports))
+        assert {name: report for name, report in again.items() if not report.startswith("no change")} == {}
 
         survivor = partition_fences_the_replica(target, "partition with quorum device")
         status = quorum(target, survivor)
         assert status["Quorate"] == "Yes" and "Qdevice" in status["Flags"]
     finally:
         without, reports = record(device_config).update(cluster.config)
-    assert reports["delete cluster-quorum-device"].startswith("changed:")
-    assert reports["delete qnetd-daemon"].startswith("changed:")
+    assert set(reports) == {"cluster-redis-1-boot", "cluster-redis-2-boot",
+                            *(f"delete {name}" for name in device_steps)}
+    assert all(reports[f"delete {name}"].startswith("changed:") for name in device_steps)
     for node in without.settings.nodes:
         status = quorum(target, node)
         assert "2Node" in status["Flags"] and "Qdevice" not in status["Flags"]
