@@ -7,12 +7,22 @@
 # Usage: quorum_device.sh QNETD_ADDRESS HEURISTIC WAIT_SECONDS
 set -euo pipefail
 address="$1" heuristic="$2" wait_s="$3"
-conf=/etc/corosync/corosync.conf
+conf="${COROSYNC_CONF:-/etc/corosync/corosync.conf}"
 
 has_device() {
   # The only "device {" section corosync.conf has is the quorum device's.
   grep -qE '^\s*device\s*\{' "$1"
 }
+
+# corosync-qdevice reads qnetd's address only when it starts, and pcs moves a device to another
+# host by removing it and adding it again (certificates included); so does this program, over
+# two runs, rather than leave the nodes polling the old host.
+current="$(awk '$1 == "host:" {print $2; exit}' "$conf")"
+if has_device "$conf" && [[ "$current" != "$address" ]]; then
+  echo "error: the running quorum device is $current, quorumDeviceAddress is $address: run \`pulumi up\`" \
+       "with quorumDevice none, then with hypervisor again, to move it" >&2
+  exit 1
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
