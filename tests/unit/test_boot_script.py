@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from components.remote_script import SCRIPTS_DIR
+from tests.unit.conftest import path_with_stubs
 
 # systemctl is-enabled succeeds for the units in $ENABLED; every enable/disable is appended to $CALLS.
-SYSTEMCTL = """#!/usr/bin/env bash
-if [[ "$1" == is-enabled ]]; then
+SYSTEMCTL = """if [[ "$1" == is-enabled ]]; then
   for unit in $ENABLED; do [[ "${*: -1}" == "$unit" ]] && exit 0; done
   exit 1
 fi
@@ -23,13 +23,10 @@ echo "$*" >> "$CALLS"
 
 
 def run_boot(tmp_path: Path, enabled: str, start_at_boot: str, quorum_device: str) -> tuple[str, list[str]]:
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    (stubs / "systemctl").write_text(SYSTEMCTL)
-    (stubs / "systemctl").chmod(0o755)
     calls = tmp_path / "calls"
     calls.touch()
-    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "ENABLED": enabled, "CALLS": str(calls)}
+    env = {**os.environ, "PATH": path_with_stubs(tmp_path, {"systemctl": SYSTEMCTL}), "ENABLED": enabled,
+           "CALLS": str(calls)}
     result = subprocess.run(["bash", str(SCRIPTS_DIR / "cluster_boot.sh"), start_at_boot, quorum_device],
                             capture_output=True, text=True, env=env, check=True)
     return result.stdout.strip(), calls.read_text().splitlines()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.remote_script import SCRIPTS_DIR
+from tests.unit.conftest import path_with_stubs
 
 # dpkg-query: the packages in $MISSING are not installed. apt-cache policy: the packages in
 # $UNAVAILABLE have no candidate. apt-get: every call is appended to $CALLS.
@@ -30,14 +31,9 @@ def _debian_family() -> bool:
 def run_install(tmp_path: Path, missing: str, unavailable: str) -> tuple[subprocess.CompletedProcess[str], str]:
     if not _debian_family():
         pytest.skip("install_packages.sh picks apt from /etc/os-release: needs a Debian-family host")
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    for name, body in STUBS.items():
-        (stubs / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
-        (stubs / name).chmod(0o755)
     calls = tmp_path / "calls"
     calls.touch()
-    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "MISSING": missing, "UNAVAILABLE": unavailable,
+    env = {**os.environ, "PATH": path_with_stubs(tmp_path, STUBS), "MISSING": missing, "UNAVAILABLE": unavailable,
            "CALLS": str(calls)}
     result = subprocess.run(["bash", str(SCRIPTS_DIR / "install_packages.sh"), "", "false"],
                             capture_output=True, text=True, env=env, check=False)

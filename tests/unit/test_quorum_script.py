@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from components.remote_script import SCRIPTS_DIR
+from tests.unit.conftest import path_with_stubs
 
 CONF = """totem {
     cluster_name: redis-ha
@@ -40,16 +41,11 @@ STUBS = {
 
 
 def run_quorum_device(tmp_path: Path, address: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    for name, body in STUBS.items():
-        (stubs / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
-        (stubs / name).chmod(0o755)
     conf = tmp_path / "corosync.conf"
     conf.write_text(CONF)
     calls = tmp_path / "calls"
     calls.touch()
-    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "COROSYNC_CONF": str(conf), "CALLS": str(calls)}
+    env = {**os.environ, "PATH": path_with_stubs(tmp_path, STUBS), "COROSYNC_CONF": str(conf), "CALLS": str(calls)}
     result = subprocess.run(["bash", str(SCRIPTS_DIR / "quorum_device.sh"), address,
                              "/usr/local/sbin/redis-ha-holds-vip", "60"],
                             capture_output=True, text=True, env=env, check=False)
