@@ -72,14 +72,17 @@ class PacemakerCluster(pulumi.ComponentResource):
                     parent=self, depends_on=[install], stdin=args.qnetd_bundle, triggers=vm_trigger,
                     undo=("qdevice_node_remove.sh", [HOLDS_VIP_HEURISTIC])))
 
-        auth = run_script(f"{name}-auth", settings, first, "cluster_auth.sh",
-                          [first.name, first.ip, second.name, second.ip],
-                          parent=self, depends_on=per_node_ready, stdin=hacluster_password)
+        # Every node authenticates to both, so each holds pcsd tokens for both: any pcs command
+        # that goes through pcsd (`pcs cluster start --all` after an outage) works from either.
+        auths = [run_script(f"{name}-{node.name}-auth", settings, node, "cluster_auth.sh",
+                            [first.name, first.ip, second.name, second.ip],
+                            parent=self, depends_on=per_node_ready, stdin=hacluster_password)
+                 for node in settings.nodes]
         setup = run_script(
             f"{name}-setup", settings, first, "cluster_setup.sh",
             [settings.cluster_name, first.name, first.ip, second.name, second.ip,
              settings.corosync_token_ms, settings.corosync_consensus_ms, settings.cluster_ready_timeout_s],
-            parent=self, depends_on=[auth], undo=("cluster_destroy.sh", [settings.cluster_name]),
+            parent=self, depends_on=auths, undo=("cluster_destroy.sh", [settings.cluster_name]),
         )
         formed: pulumi.Resource = setup
         if settings.quorum_device is not None:

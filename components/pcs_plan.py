@@ -38,6 +38,10 @@ def redis_command(settings: Settings, config_path: str = DEBIAN_CONFIG_PATH) -> 
     return [
         "resource", "create", REDIS_RESOURCE, "ocf:heartbeat:redis",
         f"config={config_path}", f"port={settings.redis_port}",
+        # While no master runs (both instances failed, or a cold start after an outage), only the
+        # last instance that was master (the agent's redis_REPL_INFO) gets a promotion score: a
+        # replica that missed writes is never promoted ahead of the master that acknowledged them.
+        "wait_last_known_master=true",
         "op", "monitor", f"interval={settings.redis_promoted_monitor_interval_s}s", "role=Promoted", monitor_timeout,
         "op", "monitor", f"interval={settings.redis_unpromoted_monitor_interval_s}s", "role=Unpromoted", monitor_timeout,
         "op", "start", op_timeout,

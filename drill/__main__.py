@@ -28,7 +28,9 @@ RESUMED_FOR_S = 3.0
 OBSERVE_S = 10.0
 """How long a fault that should not stop writes is watched."""
 DEFAULT_TRIALS = {"redis-crash": 10, "master-vm-destroyed": 10, "switchover": 3, "replica-vm-destroyed": 3,
-                  "bond-link-down": 3, "partition": 10}
+                  "bond-link-down": 3, "partition": 10, "replica-then-master-crash": 3,
+                  "master-then-replica-crash": 3, "new-master-crash": 3, "power-cut-master-back-first": 3,
+                  "power-cut-replica-back-first": 3, "replica-outage-then-master-lost": 3}
 
 
 def progress(message: str) -> None:
@@ -62,6 +64,7 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
             time.sleep(OBSERVE_S)
         end = time.monotonic()
     log = clients.log
+    master_after = next((node.name for node in target.settings.nodes if target.role(node) == "master"), "")
     vip = target.redis()
     missing = lost(log.keys(ACKNOWLEDGED), vip)
     unknown_keys = log.keys(UNKNOWN)
@@ -80,11 +83,14 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
         recovery_s=round(time.monotonic() - recovery_started, 1),
         note="; ".join(note for note, wrong in (
             ("writes did not resume", not (log.acknowledged and log.acknowledged[-1] > injected)),
-            ("the master was fenced", fault.name == "partition" and hit.node == master)) if wrong),
+            ("the master was fenced", fault.name == "partition" and hit.node == master),
+            (hit.note, bool(hit.note))) if wrong),
         role_rounds=len(watch.rounds.rounds),
         double_master_rounds=len(watch.rounds.double_masters()),
+        master_after=master_after,
     )
-    progress(f"{fault.name} #{number} on {hit.node.name}: gap {trial.write_gap_s:.2f}s, acknowledged "
+    progress(f"{fault.name} #{number} on {hit.node.name}: master after {master_after or 'none'}, "
+             f"gap {trial.write_gap_s:.2f}s, acknowledged "
              f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, {watch.rounds.summary()}, "
              f"steps {trial.steps}, "
              f"back to healthy in {trial.recovery_s:.0f}s {trial.note}")

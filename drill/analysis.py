@@ -66,6 +66,8 @@ class Trial:
     """Rounds in which both nodes were asked for their Redis ROLE (every 100 ms)."""
     double_master_rounds: int = 0
     """Rounds in which both nodes answered master: a split brain."""
+    master_after: str = ""
+    """The node whose Redis was master once writes flowed again ("" when none was)."""
 
 
 BIN_S = 0.1

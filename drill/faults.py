@@ -28,6 +28,8 @@ class Hit:
     wall_time: float
     on_node_clock: bool
     """True when wall_time was read on the node (convert it with the node's clock offset)."""
+    note: str = ""
+    """What the fault saw on its way that the trial should report."""
 
 
 def _on_node(target: Target, node: Node, command: str, timeout: float = 120) -> Hit:
@@ -52,8 +54,50 @@ class Fault:
     """Whether writes are expected to pause (the drill then waits for them to resume)."""
 
 
+KILL_REDIS = "sudo pkill -9 -x redis-server"
+CRASH_SPACING_S = 5.0
+"""Between the two crashes of a double fault: less than a failover takes, so no instance has
+been promoted (or restarted) in between."""
+REPLICA_OUTAGE_S = 60.0
+"""How long the master writes alone before it is lost too (a replica lost for hours, scaled down)."""
+START_ALL = "sudo pcs cluster start --all --wait=900"
+"""The README's one command that brings the cluster back after a full outage, from either node."""
+REFUSE_S = 30.0
+"""How long the stale node, alone, is watched not serving."""
+
+
 def _kill_redis(target: Target, master: Node, _replica: Node) -> Hit:
-    return _on_node(target, master, "sudo pkill -9 -x redis-server")
+    return _on_node(target, master, KILL_REDIS)
+
+
+def _crash_both(target: Target, first: Node, second: Node) -> tuple[Hit, Hit]:
+    """kill -9 of Redis on ``first``, then CRASH_SPACING_S later on ``second``."""
+    started = time.monotonic()
+    first_hit = _on_node(target, first, KILL_REDIS)
+    time.sleep(max(0.0, CRASH_SPACING_S - (time.monotonic() - started)))
+    return first_hit, _on_node(target, second, KILL_REDIS)
+
+
+def _replica_then_master_crash(target: Target, master: Node, replica: Node) -> Hit:
+    # Writes stop with the master's crash: the replica's came first and went unnoticed by writers.
+    return _crash_both(target, replica, master)[1]
+
+
+def _master_then_replica_crash(target: Target, master: Node, replica: Node) -> Hit:
+    return _crash_both(target, master, replica)[0]
+
+
+def _new_master_crash(target: Target, master: Node, replica: Node) -> Hit:
+    """The master crashes, the replica takes over, and the new master crashes too while the old one
+    is still banned (migration-threshold) and not back."""
+    hit = _on_node(target, master, KILL_REDIS)
+    deadline = time.monotonic() + 900
+    while target.role(replica) != "master" or target.run_id() != target.run_id(replica):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{replica.name} did not take over from {master.name} within 900s")
+        time.sleep(0.5)
+    _on_node(target, replica, KILL_REDIS)
+    return hit
 
 
 def _cleanup_redis(target: Target, node: Node) -> None:
@@ -65,11 +109,15 @@ def _destroy(target: Target, node: Node) -> Hit:
     return _local(node, lambda: target.virsh("destroy", target.settings.domain_name(node)))
 
 
-def _restart_vm(target: Target, node: Node) -> None:
+def _start_vm(target: Target, node: Node) -> None:
     # With fencing, the survivor's fence (a reboot) may have started the destroyed VM already.
     if target.virsh("domstate", target.settings.domain_name(node)).strip() != "running":
         target.virsh("start", target.settings.domain_name(node))
     target.wait_ssh(node, 900)
+
+
+def _restart_vm(target: Target, node: Node) -> None:
+    _start_vm(target, node)
     # Nodes do not start the cluster at boot by default (startClusterAtBoot: an operator looks first).
     target.ssh(node, "sudo pcs cluster start --wait=600", timeout=700)
 
@@ -138,6 +186,56 @@ def _partition(target: Target, master: Node, replica: Node) -> Hit:
     return Hit(fenced, struck.wall_time, struck.on_node_clock)
 
 
+def _power_cut(back_first: str) -> Callable[[Target, Node, Node], Hit]:
+    """Both VMs lost within a second (replica, then master), started again one after the other
+    (``back_first`` is "master" or "replica"), and the cluster started with the README's one
+    command from the node that came back first."""
+
+    def inject(target: Target, master: Node, replica: Node) -> Hit:
+        hit = _local(master, lambda: (target.virsh("destroy", target.settings.domain_name(replica)),
+                                      target.virsh("destroy", target.settings.domain_name(master))))
+        order = (master, replica) if back_first == "master" else (replica, master)
+        for node in order:
+            _start_vm(target, node)
+        target.ssh(order[0], START_ALL, timeout=1000)
+        return hit
+
+    return inject
+
+
+def _stale_node_refuses(target: Target, stale: Node) -> str:
+    """Starts the cluster on the stale node alone and watches that nothing serves: no master on it
+    and no VIP. Returns what was seen, for the trial's note."""
+    target.ssh(stale, "sudo pcs cluster start", timeout=600)
+    served = []
+    deadline = time.monotonic() + REFUSE_S
+    while time.monotonic() < deadline:
+        if target.role(stale) == "master":
+            served.append(f"{stale.name} master")
+        if target.run_id() is not None:
+            served.append("VIP answered")
+        time.sleep(1)
+    if served:
+        return f"STALE NODE SERVED: {sorted(set(served))}"
+    return f"{stale.name} alone refused to serve for {REFUSE_S:.0f}s"
+
+
+def _replica_outage_then_master_lost(target: Target, master: Node, replica: Node) -> Hit:
+    """The replica's VM is lost and the master goes on alone (fencing powers the replica back on,
+    out of the cluster); REPLICA_OUTAGE_S of writes later the master's VM is lost too. The stale
+    replica's cluster is started first and must not serve; then the master's VM comes back and the
+    README's one command, run on the former replica, brings the cluster back."""
+    boot_ids = {node.name: boot_id(target, node) for node in target.settings.nodes}
+    _destroy(target, replica)
+    wait_for_reboot(target, boot_ids, FENCE_TIMEOUT_S)
+    time.sleep(REPLICA_OUTAGE_S)
+    hit = _destroy(target, master)
+    refused = _stale_node_refuses(target, replica)
+    _start_vm(target, master)
+    target.ssh(replica, START_ALL, timeout=1000)
+    return Hit(hit.node, hit.wall_time, hit.on_node_clock, note=refused)
+
+
 def _rejoin(target: Target, fenced: Node) -> None:
     # The fenced node rebooted without its rules; the survivor still drops its traffic.
     heal(target, target.other(fenced), fenced)
@@ -153,4 +251,12 @@ FAULTS = {fault.name: fault for fault in (
           writes_stop=False),
     Fault("bond-link-down", _bond_link_down, _bond_links_up, writes_stop=False),
     Fault("partition", _partition, _rejoin, writes_stop=False),
+    # Double faults and full outages: the promoted instance must hold every acknowledged write.
+    Fault("replica-then-master-crash", _replica_then_master_crash, _cleanup_redis, writes_stop=True),
+    Fault("master-then-replica-crash", _master_then_replica_crash, _cleanup_redis, writes_stop=True),
+    Fault("new-master-crash", _new_master_crash, _cleanup_redis, writes_stop=True),
+    Fault("power-cut-master-back-first", _power_cut("master"), lambda _target, _node: None, writes_stop=True),
+    Fault("power-cut-replica-back-first", _power_cut("replica"), lambda _target, _node: None, writes_stop=True),
+    Fault("replica-outage-then-master-lost", _replica_outage_then_master_lost, lambda _target, _node: None,
+          writes_stop=True),
 )}

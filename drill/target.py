@@ -95,6 +95,14 @@ class Target:
         except redis.exceptions.RedisError:
             return None
 
+    def run_id(self, node: Node | None = None) -> str | None:
+        """The run_id of the node's own Redis (of whatever answers on the VIP without a node);
+        None when nothing answers."""
+        try:
+            return str(self.redis(node.ip if node else None, timeout=2).info("server")["run_id"])
+        except redis.exceptions.RedisError:
+            return None
+
     def master(self) -> Node:
         return next(node for node in self.settings.nodes if self.role(node) == "master")
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Authenticates pcs on this node to both nodes (the tokens are shared with every node named).
+# Authenticates pcs on this node to both nodes: the tokens go to this node's
+# /var/lib/pcsd/known-hosts. Every node runs it, so pcs commands that go through pcsd work from
+# either node (the cluster is formed without `pcs cluster setup`'s remote step, which would
+# otherwise hand known-hosts out).
 # Usage: cluster_auth.sh NODE1 ADDR1 NODE2 ADDR2 < hacluster-password
 set -euo pipefail
 

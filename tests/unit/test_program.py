@@ -59,13 +59,16 @@ def test_cloud_init_bonds_the_domain_nics_by_mac(program: Program) -> None:
 
 
 def test_steps_are_ordered_through_dependencies(program: Program) -> None:
-    chain = ["cluster-redis-1-install", "cluster-auth", "cluster-setup", "redis-resources", "redis-check"]
+    chain = ["cluster-redis-1-install", "cluster-redis-2-auth", "cluster-setup", "redis-resources", "redis-check"]
     for earlier, later in itertools.pairwise(chain):
         assert program.depends(later, earlier), f"{later} does not wait for {earlier}"
     for node in ("redis-1", "redis-2"):
         assert program.depends(f"cluster-{node}-wait", f"{node}-domain")
-        assert program.depends("cluster-auth", f"cluster-{node}-hacluster")
-        assert program.depends("cluster-auth", f"cluster-{node}-prepare")
+        # Each node authenticates to both once both run pcsd with the password set.
+        for auth in ("cluster-redis-1-auth", "cluster-redis-2-auth"):
+            assert program.depends(auth, f"cluster-{node}-hacluster")
+            assert program.depends(auth, f"cluster-{node}-prepare")
+        assert program.depends("cluster-setup", f"cluster-{node}-auth")
         assert program.depends("redis-resources", f"redis-{node}-config")
         assert program.depends("redis-resources", f"redis-{node}-firewall")
         assert program.depends(f"cluster-{node}-boot", "cluster-setup")
@@ -140,9 +143,9 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, fence key, prepare, boot, redis config, redis
-    # firewall (9 x 2); once: auth, setup, properties, resources, check.
-    assert len(commands) == 23
+    # Per node: wait, install, firewall, hacluster, fence key, prepare, auth, boot, redis config,
+    # redis firewall (10 x 2); once: setup, properties, resources, check.
+    assert len(commands) == 24
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -158,7 +161,7 @@ def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> No
             text = json.dumps(value, default=str)
             assert not any(secret in text for secret in SECRET_VALUES), f"secret in {name}.{key}"
     commands = program.of_type("command:remote:Command")
-    assert secret(commands["cluster-auth"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
+    assert secret(commands["cluster-redis-1-auth"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
     assert secret(commands["cluster-redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
     assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-redis-1-config"].inputs["stdin"])
     assert secret(commands["redis-check"].inputs["stdin"]) == REDIS_PASSWORD + "\n"

@@ -98,6 +98,8 @@ def test_redis_command_is_promotable_with_notify_and_both_monitors(load: Callabl
     assert "op monitor interval=4s role=Unpromoted" in text
     assert "migration-threshold=2" in text
     assert "config=/etc/redis/redis.conf" in text
+    # Without it a replica that missed writes is promoted when both instances failed.
+    assert "wait_last_known_master=true" in command
 
 
 def test_constraints_keep_vip_on_master_after_promotion() -> None:
