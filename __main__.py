@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_libvirt as libvirt
 
+from components import preflight
 from components.base_image import BaseImage, BaseImageArgs
 from components.cluster_network import ClusterNetwork, ClusterNetworkArgs
 from components.fence_virtd import FenceVirtd, FenceVirtdArgs
@@ -10,17 +11,21 @@ from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
 from components.qnetd import Qnetd, QnetdArgs
 from components.redis_ha import RedisHa, RedisHaArgs
-from components.settings import load_settings
+from components.settings import ConfigError, load_settings
 
-settings = load_settings(pulumi.Config().get)
+try:
+    settings = load_settings(pulumi.Config().get)
+    preflight.check(settings)
+except ConfigError as error:
+    # One line naming the key, before any resource exists (a RunError prints no traceback).
+    raise pulumi.RunError(str(error)) from None
 
 provider = pulumi.ResourceOptions(provider=libvirt.Provider("libvirt", uri=settings.libvirt_uri))
 network = ClusterNetwork("network", ClusterNetworkArgs(settings), provider)
 image = BaseImage("image", BaseImageArgs(settings), provider)
-vms = tuple(
-    NodeVm(node.name, NodeVmArgs(settings, node, image.volume_id, network.network_name), provider)
-    for node in settings.nodes
-)
+first, second = settings.nodes
+vms = (NodeVm(first.name, NodeVmArgs(settings, first, image.volume_id, network.network_name), provider),
+       NodeVm(second.name, NodeVmArgs(settings, second, image.volume_id, network.network_name), provider))
 if settings.hypervisor is not None:
     fence_virtd: pulumi.Resource | None = FenceVirtd("fence", FenceVirtdArgs(settings, settings.hypervisor,
                                                                              network)).ready
@@ -30,8 +35,8 @@ else:
                     "promoting Redis and raising the VIP (two masters); set redis-ha:fencing to xvm")
 qnetd_bundle = (Qnetd("qnetd", QnetdArgs(settings, settings.quorum_device, network)).bundle
                 if settings.quorum_device is not None else None)
-cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, (vms[0], vms[1]), fence_virtd, qnetd_bundle))
-redis = RedisHa("redis", RedisHaArgs(settings, cluster.installed, cluster.ready))
+cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, vms, fence_virtd, qnetd_bundle))
+redis = RedisHa("redis", RedisHaArgs(settings, vms, cluster.installed, cluster.ready))
 
 pulumi.export("vip", redis.vip)
 pulumi.export("port", redis.port)

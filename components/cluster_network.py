@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_libvirt as libvirt
 
+from components.libvirt_xml import render_no_dns_xslt
 from components.settings import Settings
 
 
@@ -34,6 +35,8 @@ class ClusterNetwork(pulumi.ComponentResource):
                 # with the VIP, and the bridge (gateway) address comes from `addresses`.
                 dhcp=libvirt.NetworkDhcpArgs(enabled=False),
                 dns=libvirt.NetworkDnsArgs(enabled=not isolated),
+                # The provider cannot say "DNS off" by itself (see render_no_dns_xslt).
+                xml=libvirt.NetworkXmlArgs(xslt=render_no_dns_xslt()) if isolated else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.network_name = network.name

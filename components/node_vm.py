@@ -9,7 +9,7 @@ import pulumi
 import pulumi_libvirt as libvirt
 
 from components.cloud_init import render_meta_data, render_network_config, render_user_data
-from components.domain_xml import render_tcg_xslt
+from components.libvirt_xml import render_cmdlines, render_tcg_xslt
 from components.settings import Node, Settings
 
 GIB = 1024**3
@@ -71,7 +71,7 @@ class NodeVm(pulumi.ComponentResource):
             consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
             kernel=settings.kernel if direct_boot else None,
             initrd=settings.initrd or None,
-            cmdlines=[{"_": settings.kernel_cmdline}] if direct_boot and settings.kernel_cmdline else None,
+            cmdlines=render_cmdlines(settings.kernel_cmdline) if direct_boot and settings.kernel_cmdline else None,
             xml=libvirt.DomainXmlArgs(xslt=render_tcg_xslt(settings.tcg_tb_cache_mib))
             if settings.domain_type == "qemu" and settings.tcg_tb_cache_mib else None,
             autostart=True,

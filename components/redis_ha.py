@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pulumi
 
+from components.node_vm import NodeVm
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
 from components.redis_conf import DEBIAN_CONFIG_PATH, render_redis_conf
 from components.settings import Settings
@@ -18,6 +19,8 @@ from components.steps import run_script
 class RedisHaArgs:
     settings: Settings
     """Validated configuration: VIP, Redis port and password, monitor timing, client networks."""
+    vms: tuple[NodeVm, NodeVm]
+    """The two node VMs, in node order: a replaced VM is a new machine, and its steps run again."""
     installed: tuple[pulumi.Resource, pulumi.Resource]
     """Per node: the step after which redis-server and firewalld are installed."""
     cluster_ready: pulumi.Resource
@@ -37,15 +40,16 @@ class RedisHa(pulumi.ComponentResource):
         allowed = [str(settings.network), *settings.client_networks]
 
         configured = []
-        for node, installed in zip(settings.nodes, args.installed, strict=True):
+        for node, vm, installed in zip(settings.nodes, args.vms, args.installed, strict=True):
             prefix = f"{name}-{node.name}"
             config = run_script(
                 f"{prefix}-config", settings, node, "redis_config.sh", [DEBIAN_CONFIG_PATH],
                 parent=self, depends_on=[installed],
-                stdin=pulumi.Output.secret(render_redis_conf(settings, node)),
+                stdin=pulumi.Output.secret(render_redis_conf(settings, node)), triggers=[vm.domain_id],
             )
             firewall = run_script(f"{prefix}-firewall", settings, node, "firewall_redis.sh",
-                                  [settings.redis_port, *allowed], parent=self, depends_on=[installed])
+                                  [settings.redis_port, *allowed], parent=self, depends_on=[installed],
+                                  triggers=[vm.domain_id])
             configured += [config, firewall]
 
         resources = run_script(
@@ -59,8 +63,9 @@ class RedisHa(pulumi.ComponentResource):
             f"{name}-check", settings, first, "check_redis_ha.sh",
             [settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
             parent=self, depends_on=[resources], stdin=password,
-            # Re-check whenever the resources were re-applied.
-            triggers=[resources.stdout],
+            # Re-check whenever the resources were re-applied or a VM was replaced: `pulumi up`
+            # succeeds only with a cluster that serves.
+            triggers=[resources.stdout, *(vm.domain_id for vm in args.vms)],
         )
 
         self.vip = pulumi.Output.from_input(settings.vip)

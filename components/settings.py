@@ -47,7 +47,9 @@ class KeySpec:
 
     name: str
     kind: str  # string | integer | boolean | array
-    default: Any = None  # None: required, or derived from other keys
+    default: Any = None
+    """None: required (the engine refuses a stack without it). For a key derived from others,
+    the empty value ("", [] or 0), which the program reads as "derive it"."""
     secret: bool = False
 
 
@@ -65,12 +67,12 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("networkName", "string", "redis-ha"),
     KeySpec("networkCidr", "string", "192.168.150.0/24"),
     KeySpec("networkMode", "string", "nat"),
-    KeySpec("gateway", "string"),
-    KeySpec("nameservers", "array"),
+    KeySpec("gateway", "string", ""),
+    KeySpec("nameservers", "array", []),
     KeySpec("nodeNames", "array", ["redis-1", "redis-2"]),
-    KeySpec("nodeIps", "array"),
-    KeySpec("vip", "string"),
-    KeySpec("nicMacs", "array"),
+    KeySpec("nodeIps", "array", []),
+    KeySpec("vip", "string", ""),
+    KeySpec("nicMacs", "array", []),
     KeySpec("vcpus", "integer", 2),
     KeySpec("memoryMib", "integer", 2048),
     KeySpec("diskGib", "integer", 10),
@@ -87,11 +89,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("packageMirrorInsecure", "boolean", False),
     KeySpec("startClusterAtBoot", "boolean", False),
     KeySpec("fencing", "string", "xvm"),
-    KeySpec("fenceKey", "string", secret=True),
-    KeySpec("fenceVirtdAddress", "string"),
+    KeySpec("fenceKey", "string", "", secret=True),
+    KeySpec("fenceVirtdAddress", "string", ""),
     KeySpec("priorityFencingDelaySeconds", "integer", 10),
     KeySpec("quorumDevice", "string", "none"),
-    KeySpec("quorumDeviceAddress", "string"),
+    KeySpec("quorumDeviceAddress", "string", ""),
     KeySpec("vipMonitorIntervalSeconds", "integer", 10),
     KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 3),
     KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10),
@@ -101,7 +103,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("failureTimeoutSeconds", "integer", 60),
     KeySpec("resourceStickiness", "integer", 1),
     KeySpec("corosyncTokenMs", "integer", 1000),
-    KeySpec("corosyncConsensusMs", "integer"),
+    KeySpec("corosyncConsensusMs", "integer", 0),
     KeySpec("clusterReadyTimeoutSeconds", "integer", 900),
     KeySpec("loadThresholdPercent", "integer", 400),
 )
@@ -482,7 +484,7 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
 
     token = _positive(reader, "corosyncTokenMs")
     consensus = reader.value("corosyncConsensusMs")
-    consensus = int(token * 1.2) if consensus is None else int(consensus)
+    consensus = int(consensus) or int(token * 1.2)
     if consensus < token * 1.2:
         raise ConfigError("corosyncConsensusMs", f"must be at least 1.2 x corosyncTokenMs ({int(token * 1.2)}), got {consensus}")
 

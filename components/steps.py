@@ -11,9 +11,15 @@ from components.host_keys import host_key_of
 from components.remote_script import command_line, script_hash
 from components.settings import Node, Settings
 
-# The SSH dial is retried this many times (pulumi-command backs off between attempts).
-DIAL_ATTEMPTS = 100
 DIAL_TIMEOUT_S = 15
+DIAL_RETRY_S = 3
+"""About what one failed dial costs with pulumi-command's back-off (a refused or unrouted
+connection fails at once, then it waits): readyTimeoutSeconds / DIAL_RETRY_S attempts give a new
+node that long to answer SSH before `pulumi up` gives up on it."""
+
+
+def dial_attempts(settings: Settings) -> int:
+    return max(10, settings.ready_timeout_s // DIAL_RETRY_S)
 
 
 def connection(settings: Settings, node: Node) -> command.remote.ConnectionArgs:
@@ -23,7 +29,7 @@ def connection(settings: Settings, node: Node) -> command.remote.ConnectionArgs:
         private_key=pulumi.Output.secret(settings.ssh_private_key),
         # The key cloud-init installed: a machine presenting any other is not our node.
         host_key=host_key_of(settings, node).public,
-        dial_error_limit=DIAL_ATTEMPTS,
+        dial_error_limit=dial_attempts(settings),
         per_dial_timeout=DIAL_TIMEOUT_S,
     )
 

@@ -16,9 +16,10 @@ if [[ $EUID -ne 0 ]]; then
 fi
 mkdir -p "$LAB_RUN" "$LAB_IMAGES" "$LAB_MIRROR" "$LAB_POOL_DIR" "$(dirname "$LAB_SSH_KEY")"
 
+# xsltproc: pulumi-libvirt applies a resource's xml.xslt by running it where `pulumi up` runs.
 host_packages=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap
                genisoimage iproute2 dpkg-dev apt-utils openssh-client python3
-               redis-tools fence-virtd corosync-qnetd)
+               redis-tools fence-virtd corosync-qnetd xsltproc)
 missing=()
 for package in "${host_packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" == "install ok installed" ]] || missing+=("$package")

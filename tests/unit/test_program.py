@@ -13,7 +13,7 @@ import pulumi
 import pytest
 import yaml
 
-from components.settings import ConfigError
+from components.libvirt_xml import render_no_dns_xslt
 from tests.program_recorder import ROOT, Program, RecordingMocks, run_program, secret
 from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
 
@@ -44,6 +44,15 @@ def test_two_domains_with_two_nics_each_on_one_network(program: Program) -> None
     assert len(set(macs)) == 4
     networks = program.of_type("libvirt:index/network:Network")
     assert [args.inputs["addresses"] for args in networks.values()] == [["192.168.150.0/24"]]
+    # A NAT network keeps libvirt's DNS on the gateway, the nodes' default nameserver.
+    assert [args.inputs.get("xml") for args in networks.values()] == [None]
+
+
+def test_an_isolated_network_has_no_dns(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    program = run_program({**config, "networkMode": "none"}, monkeypatch)
+    network = program.resources["network-network"].inputs
+    assert network["mode"] == "none" and network["xml"]["xslt"] == render_no_dns_xslt()
 
 
 def test_cloud_init_bonds_the_domain_nics_by_mac(program: Program) -> None:
@@ -185,12 +194,13 @@ def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:
 
 def test_bad_config_fails_before_any_resource(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    with pytest.raises(ConfigError, match=r"redis-ha:vip: 192.168.150.1 is the gateway address"):
+    # A RunError: the engine prints its message as one line, without a Python traceback.
+    with pytest.raises(pulumi.RunError, match=r"^redis-ha:vip: 192.168.150.1 is the gateway address$"):
         run_program({**config, "vip": "192.168.150.1"}, monkeypatch)
     # run_program raised before returning, so inspect through a fresh recorder instead.
     recorder = Program()
     pulumi.runtime.set_mocks(RecordingMocks(recorder), project="redis-ha", stack="unit", preview=False)
-    with pytest.raises(ConfigError):
+    with pytest.raises(pulumi.RunError):
         runpy.run_path(str(ROOT / "__main__.py"))
     assert recorder.resources == {}
 
@@ -207,4 +217,7 @@ def test_each_node_gets_the_host_key_its_connections_pin(program: Program) -> No
         pinned = {secret(args.inputs["connection"])["hostKey"] for args in commands.values()
                   if secret(args.inputs["connection"])["host"] == ip}
         assert pinned == {keys["ed25519_public"]}
+        # A new node has readyTimeoutSeconds (900) to answer SSH: a dial attempt costs about 3 s.
+        assert {secret(args.inputs["connection"])["dialErrorLimit"] for args in commands.values()
+                if secret(args.inputs["connection"])["host"] == ip} == {300}
     assert public_keys["redis-1"] != public_keys["redis-2"]

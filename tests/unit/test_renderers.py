@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
+import pytest
 import yaml
+from lxml import etree
 
 from components.cloud_init import render_hosts, render_meta_data, render_network_config, render_user_data
-from components.domain_xml import render_tcg_xslt
+from components.libvirt_xml import render_cmdlines, render_no_dns_xslt, render_tcg_xslt
 from components.pcs_plan import cluster_properties, constraint_commands, redis_command, resource_plan, serialise, vip_command
 from components.redis_conf import render_redis_conf
 from components.remote_script import command_line, script_hash, script_text
@@ -147,10 +148,27 @@ def test_load_threshold_property_from_its_key(load: Callable[..., Settings]) -> 
     assert "load-threshold=400%" in cluster_properties(load())
 
 
-def test_tcg_xslt_is_well_formed_and_sets_tb_cache() -> None:
-    root = ET.fromstring(render_tcg_xslt(256))
-    assert root.tag.endswith("stylesheet")
-    assert "<tb-cache unit='MiB'>256</tb-cache>" in render_tcg_xslt(256)
+def transformed(xslt: str, xml: str) -> etree._Element:
+    """What libvirt's provider does with an xml.xslt: apply it to the XML it generated."""
+    return etree.XSLT(etree.fromstring(xslt.encode()))(etree.fromstring(xml.encode())).getroot()
+
+
+@pytest.mark.parametrize("features", ["<features><acpi/></features>", ""])
+def test_tcg_xslt_caps_the_translation_cache_and_keeps_the_rest(features: str) -> None:
+    domain = transformed(render_tcg_xslt(256), f"<domain type='qemu'><name>n</name>{features}<devices/></domain>")
+    assert domain.findtext("features/tcg/tb-cache") == "256"
+    assert domain.find("features/tcg/tb-cache").get("unit") == "MiB"  # type: ignore[union-attr]
+    assert domain.findtext("name") == "n" and domain.find("devices") is not None
+    assert (domain.find("features/acpi") is not None) == bool(features)
+
+
+@pytest.mark.parametrize("dns", ["", "<dns enable='yes'><forwarder addr='1.1.1.1'/></dns>"])
+def test_no_dns_xslt_switches_dns_off_whatever_the_provider_wrote(dns: str) -> None:
+    network = transformed(render_no_dns_xslt(),
+                          f"<network><name>n</name>{dns}<ip address='192.168.150.1' prefix='24'/></network>")
+    assert [element.get("enable") for element in network.findall("dns")] == ["no"]
+    assert network.find("dns/forwarder") is None
+    assert network.find("ip").get("address") == "192.168.150.1"  # type: ignore[union-attr]
 
 
 def test_command_line_round_trips_arguments_through_a_shell() -> None:
@@ -170,3 +188,18 @@ def test_command_line_round_trips_arguments_through_a_shell() -> None:
 def test_script_hash_follows_content() -> None:
     assert script_hash("wait_ready.sh") != script_hash("install_packages.sh")
     assert len(script_hash("wait_ready.sh")) == 64
+
+
+@pytest.mark.parametrize(("cmdline", "expected"), [
+    # The lab's: one map of key=value arguments, then the keyless ones.
+    ("root=/dev/vda rw console=ttyS0", [{"console": "ttyS0", "root": "/dev/vda"}, {"_": "rw"}]),
+    ("quiet", [{"_": "quiet"}]),
+    # A repeated key starts a new map; values keep their own "=".
+    ("console=tty0 console=ttyS0 opt=a=b", [{"console": "tty0"}, {"console": "ttyS0", "opt": "a=b"}]),
+])
+def test_cmdlines_are_in_the_form_pulumi_libvirt_reads_back(cmdline: str, expected: list[dict[str, str]]) -> None:
+    rendered = render_cmdlines(cmdline)
+    assert rendered == expected
+    # Written back the provider's way (each map's arguments, sorted), it is the same command line.
+    written = sorted(value if key == "_" else f"{key}={value}" for entry in rendered for key, value in entry.items())
+    assert sorted(" ".join(written).split()) == sorted(cmdline.split())
