@@ -6,21 +6,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Everything that talks to a lab guest runs inside the lab's network namespace.
+IN_LAB := ip netns exec redis-ha-lab
+STACK := $(IN_LAB) $(BIN)/python -m lab.stack
 
-.PHONY: help venv lint test-unit test-e2e test toolchain lab lab-check lab-cluster drill lab-down clean
+.PHONY: help venv lint test-unit test-e2e test toolchain lab up preview down drill lab-down clean
 
 help:
-	@echo "make venv       Python virtualenv with pinned dependencies (.venv)"
+	@echo "make up         set up everything (venv, toolchain, lab) and pulumi up the dev stack on the lab"
+	@echo "make test       lint + unit + end-to-end through the real engine (what CI runs; root)"
+	@echo "make preview    pulumi preview of the dev stack"
+	@echo "make down       pulumi destroy of the dev stack, then the lab teardown"
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
-	@echo "make test-unit  unit tests (pure renderers, validation, Pulumi mocks)"
-	@echo "make test-e2e   two lab VMs provisioned by the program's commands, then checked"
-	@echo "make test       lint + unit + end-to-end tests (what CI runs; root, ~35 min)"
-	@echo "make toolchain  build the Pulumi CLI from Go modules into .tools/ (see README)"
+	@echo "make test-unit  unit tests (pure renderers, validation, scripts, Pulumi mocks)"
+	@echo "make test-e2e   end-to-end: pulumi up of a stack on the lab, checks, faults, destroy"
+	@echo "make toolchain  build the Pulumi CLI, language host and plugins (see README, Toolchain)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
-	@echo "make lab-check  boot a throwaway guest in the lab, install the cluster packages"
-	@echo "make lab-cluster keep a two-node cluster up in the lab, built by the program's commands"
-	@echo "make drill      failover drill and benchmark against the lab cluster (DRILL_ARGS=...)"
-	@echo "make lab-down   remove everything the lab started or defined"
+	@echo "make drill      failover drill and benchmark against the dev stack (DRILL_ARGS=...)"
+	@echo "make lab-down   remove everything the lab started or defined (make down destroys first)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +41,8 @@ lint: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-# End-to-end tests talk to guest addresses that exist only inside the lab namespace.
-test-e2e: $(STAMP) lab
-	ip netns exec redis-ha-lab $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e
+test-e2e: $(STAMP) toolchain lab
+	$(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e
 
 test: lint test-unit test-e2e
 
@@ -50,15 +52,20 @@ toolchain:
 lab:
 	lab/up.sh
 
-lab-check: $(STAMP)
-	$(BIN)/python lab/smoke.py
+up: $(STAMP) toolchain lab
+	$(STACK) up
 
-lab-cluster: $(STAMP) lab
-	ip netns exec redis-ha-lab $(BIN)/python -m lab.cluster up
+preview: $(STAMP) toolchain lab
+	$(STACK) preview
 
-# Against the cluster `make lab-cluster` keeps; e.g. DRILL_ARGS="--faults redis-crash --trials 3".
+# Destroys only while the lab (and so the stack's libvirtd) is there to destroy it in.
+down: $(STAMP)
+	if [[ -x .tools/bin/pulumi ]] && ip netns list | grep -qw redis-ha-lab; then $(STACK) destroy; fi
+	lab/down.sh
+
+# Against the dev stack `make up` keeps; e.g. DRILL_ARGS="--faults redis-crash --trials 3".
 drill: $(STAMP)
-	ip netns exec redis-ha-lab $(BIN)/python -m drill --lab $(DRILL_ARGS)
+	$(IN_LAB) $(BIN)/python -m drill --lab $(DRILL_ARGS)
 
 lab-down:
 	lab/down.sh

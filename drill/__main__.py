@@ -100,7 +100,7 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--lab", action="store_true", help="the lab cluster kept by `make lab-cluster`")
+    where.add_argument("--lab", action="store_true", help="the lab's dev stack (`make up`)")
     where.add_argument("--stack", help="a Pulumi stack of this project (reads its config with the pulumi CLI)")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, from {', '.join(FAULTS)}")
     parser.add_argument("--trials", type=int, help="trials per fault (default: 10 for redis-crash, partition and "

@@ -22,10 +22,10 @@ from redis.retry import Retry
 from components.host_keys import known_hosts
 from components.pcs_plan import REDIS_CLONE, VIP_RESOURCE
 from components.settings import Node, Settings, load_settings
+from lab import guests
+from lab.stack import LabStack
 
 ROOT = Path(__file__).resolve().parent.parent
-LAB_CLUSTER = ROOT / ".lab" / "cluster.json"
-LAB_SSH_KEY = Path("/var/lib/redis-ha-lab/ssh/id_ed25519")
 
 
 def _temp_file(prefix: str, text: str) -> Path:
@@ -45,9 +45,11 @@ class Target:
 
     @classmethod
     def from_lab(cls) -> Target:
-        if not LAB_CLUSTER.exists():
-            raise SystemExit(f"drill: no lab cluster ({LAB_CLUSTER} is missing): run `make lab-cluster` first")
-        return cls(load_settings(json.loads(LAB_CLUSTER.read_text()).get), LAB_SSH_KEY)
+        """The lab's dev stack, as `make up` keeps it."""
+        stack = LabStack("dev")
+        if not stack.exists():
+            raise SystemExit("drill: the lab's dev stack does not exist: run `make up` first")
+        return cls(stack.settings(), guests.SSH_KEY)
 
     @classmethod
     def from_stack(cls, stack: str) -> Target:

@@ -26,12 +26,6 @@ stop_pid() {
   lab_log "stopped $name (pid $pid)"
 }
 
-# The kept lab cluster's record (lab/cluster.py) goes with its domains.
-if [[ -f "$here/../.lab/cluster.json" ]]; then
-  rm -f "$here/../.lab/cluster.json"
-  lab_log "removed the lab cluster record"
-fi
-
 # Only the lab's own libvirtd is asked (its pid file proves it is ours), and only about
 # objects named like the lab's: libvirtd shares /etc/libvirt with any other use of it.
 if lab_pid_alive "$LAB_RUN/libvirtd.pid"; then

@@ -1,19 +1,30 @@
-"""One two-node cluster for the whole session, built by the program's own commands on lab VMs
-(lab/cluster.py), and always torn down at the end.
+"""One stack for the whole session, made by the real engine: `pulumi up` of the program through
+the Automation API against the lab (lab/stack.py, as `make up` does it). test_teardown.py, which
+runs last, destroys it and checks what is left; if the session ends before that, the stack is
+destroyed anyway.
 
-Runs as root inside the lab namespace (`make test-e2e`), with the lab up (`make lab`).
+Runs as root inside the lab namespace (`make test-e2e`), with the lab up and the toolchain built.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import pytest
+from pulumi import automation as auto
 
+from components.settings import Node, Settings
 from lab import guests
-from lab.cluster import Cluster, build, ensure_absent, new_config, record
 from lab.outsider import ALLOWED_NETWORK
+from lab.stack import LabStack
 
+STACK = "e2e"
 PS_SAMPLES = "/root/e2e-ps-samples"
 """Every process's command line on a node, sampled while the program provisions it."""
 
@@ -32,23 +43,117 @@ done
 """
 
 
-def sample_process_lists(cluster: Cluster) -> None:
-    # Root-only files; sampled faster than a provisioning command that held a secret in its
-    # arguments could start and finish (each takes seconds on these guests).
-    for node in cluster.settings.nodes:
-        cluster.ssh(node, f"sudo bash -c 'umask 077; cat > {PS_SAMPLES}.sh; nohup bash {PS_SAMPLES}.sh "
-                          f">> {PS_SAMPLES} 2>/dev/null < /dev/null & echo $! > {PS_SAMPLES}.pid'", stdin=SAMPLER)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need no cluster first (they run while the machine is idle), the destroy last."""
+    items.sort(key=lambda item: ("cluster" in getattr(item, "fixturenames", ()), "test_teardown.py" in item.nodeid))
+
+
+def _serialised(event: auto.EngineEvent) -> str:
+    return json.dumps(event, default=lambda value: getattr(value, "__dict__", str(value)), sort_keys=True)
+
+
+@dataclass
+class Deployment:
+    """The session's stack: how to reach its nodes, and everything the engine said about it."""
+
+    stack: LabStack
+    output: list[str] = field(default_factory=list)
+    """Every line the engine printed for this stack (up, preview, destroy)."""
+    events: list[str] = field(default_factory=list)
+    """Every engine event, as JSON."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds each phase took (printed at the end of the session)."""
+
+    @cached_property
+    def config(self) -> dict[str, str]:
+        """The stack's configuration as deployed, secrets decrypted."""
+        return self.stack.config()
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self.stack.settings()
+
+    def ssh(self, node: Node, command: str, timeout: float = 120, stdin: str | None = None) -> str:
+        result = guests.ssh_dialing(self.settings, node, command, stdin=stdin, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"{command!r} on {node.name} exited {result.returncode}: {result.stderr[-2000:]}")
+        return result.stdout
+
+    def _record(self, line: str) -> None:
+        self.output.append(line)
+        print(line, end="" if line.endswith("\n") else "\n", flush=True)
+
+    def _run(self, phase: str, action: str, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+        """One engine command; returns its result and what it did to each resource that was not
+        left as it was (resource name -> operation: create, update, delete, replace...)."""
+        changes: dict[str, str] = {}
+
+        def on_event(event: auto.EngineEvent) -> None:
+            self.events.append(_serialised(event))
+            pre = event.resource_pre_event
+            if pre is not None and pre.metadata.op not in (auto.OpType.SAME, auto.OpType.READ):
+                changes[pre.metadata.urn.rsplit("::", 1)[-1]] = pre.metadata.op.value
+
+        started = time.monotonic()
+        result = getattr(self.stack, action)(on_output=self._record, on_event=on_event, **kwargs)
+        self.phases[phase] = round(time.monotonic() - started)
+        return result, changes
+
+    def up(self, phase: str) -> tuple[auto.UpResult, dict[str, str]]:
+        result, changes = self._run(phase, "up")
+        self.__dict__.pop("config", None)
+        self.__dict__.pop("settings", None)
+        return result, changes
+
+    def preview(self, phase: str) -> tuple[auto.PreviewResult, dict[str, str]]:
+        return self._run(phase, "preview")
+
+    def destroy(self, phase: str) -> tuple[auto.DestroyResult, dict[str, str]]:
+        return self._run(phase, "destroy")
+
+    def reconfigure(self, **values: str) -> None:
+        """`pulumi config set` of plain values (the secrets stay)."""
+        plain = {key: value for key, value in self.config.items() if key not in ("sshPrivateKey", "haclusterPassword",
+                                                                                 "redisPassword", "fenceKey")}
+        self.stack.set_values({**plain, **values})
+        self.__dict__.pop("config", None)
+        self.__dict__.pop("settings", None)
+
+
+def sample_process_lists(deployment: Deployment, settings: Settings) -> None:
+    """Starts the sampler on each node as soon as it answers SSH, before any step that handles a
+    secret (those come after the package install, minutes later). Root-only files; sampled faster
+    than a provisioning command that held a secret in its arguments could start and finish."""
+    for node in settings.nodes:
+        guests.wait_for_ssh(settings, node, 900)
+        deployment.ssh(node, f"sudo bash -c 'umask 077; cat > {PS_SAMPLES}.sh; nohup bash {PS_SAMPLES}.sh "
+                             f">> {PS_SAMPLES} 2>/dev/null < /dev/null & echo $! > {PS_SAMPLES}.pid'", stdin=SAMPLER)
+
+
+def domains_of(settings: Settings) -> list[str]:
+    """The stack's libvirt domains that exist."""
+    return [settings.domain_name(node) for node in settings.nodes
+            if guests.virsh("dominfo", settings.domain_name(node), check=False).returncode == 0]
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
+def cluster() -> Iterator[Deployment]:
     if not guests.SSH_KEY.exists() or guests.virsh("pool-info", "redis-ha-lab", check=False).returncode != 0:
         pytest.fail("the lab is not up: run `make lab` first")
     # One client network allowed besides the cluster's own, for the exposure tests.
-    cluster = record(new_config(clientNetworks=f'["{ALLOWED_NETWORK}"]'))
-    ensure_absent(cluster.settings)
+    stack = LabStack(STACK, {"clientNetworks": json.dumps([ALLOWED_NETWORK])})
+    stack.create()
+    deployment = Deployment(stack)
+    taken = domains_of(deployment.settings)
+    if taken:
+        pytest.fail(f"domains {taken} exist: another stack of the lab is up (make down removes the dev stack's)")
+    sampler = threading.Thread(target=sample_process_lists, args=(deployment, deployment.settings), daemon=True)
+    sampler.start()
     try:
-        build(cluster, before_commands=sample_process_lists)
-        yield cluster
+        deployment.up("first up")
+        sampler.join(timeout=60)
+        yield deployment
     finally:
-        cluster.remove()
+        if stack.export()["deployment"].get("resources"):
+            deployment.destroy("destroy at the end of the session")
+        print(f"e2e phases (s): {json.dumps(deployment.phases)}", flush=True)

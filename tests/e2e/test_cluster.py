@@ -1,5 +1,5 @@
-"""The cluster the program builds, checked on real VMs: shape, Redis through the VIP, and a
-second run that changes nothing."""
+"""The cluster `pulumi up` builds, checked on real VMs: shape, Redis through the VIP, failovers,
+and a second `pulumi up` that changes nothing."""
 
 from __future__ import annotations
 
@@ -13,19 +13,19 @@ from components.cloud_init import NIC_NAMES
 from components.settings import Node
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
-from lab.cluster import Cluster
+from tests.e2e.conftest import Deployment
 
 
-def crm_status(cluster: Cluster) -> ET.Element:
+def crm_status(cluster: Deployment) -> ET.Element:
     return ET.fromstring(cluster.ssh(cluster.settings.nodes[0], "sudo crm_mon --output-as=xml"))
 
 
-def test_both_nodes_online(cluster: Cluster) -> None:
+def test_both_nodes_online(cluster: Deployment) -> None:
     nodes = {node.get("name"): node.get("online") for node in crm_status(cluster).iter("node") if node.get("online")}
     assert nodes == {"redis-1": "true", "redis-2": "true"}
 
 
-def test_one_promoted_one_unpromoted_and_vip_on_the_promoted(cluster: Cluster) -> None:
+def test_one_promoted_one_unpromoted_and_vip_on_the_promoted(cluster: Deployment) -> None:
     status = crm_status(cluster)
     clone = next(c for c in status.iter("clone") if c.get("id") == "redis-clone")
     roles = {str(r.find("node").get("name")): str(r.get("role")) for r in clone.iter("resource")}  # type: ignore[union-attr]
@@ -35,7 +35,7 @@ def test_one_promoted_one_unpromoted_and_vip_on_the_promoted(cluster: Cluster) -
     assert roles[str(vip.find("node").get("name"))] == "Promoted"  # type: ignore[union-attr]
 
 
-def test_constraints_as_specified(cluster: Cluster) -> None:
+def test_constraints_as_specified(cluster: Deployment) -> None:
     constraints = cluster.ssh(cluster.settings.nodes[0], "sudo cibadmin --query --scope constraints")
     root = ET.fromstring(constraints)
     colocation = root.find("rsc_colocation")
@@ -47,12 +47,12 @@ def test_constraints_as_specified(cluster: Cluster) -> None:
         "redis-clone", "promote", "vip", "start")
 
 
-def test_corosync_two_node(cluster: Cluster) -> None:
+def test_corosync_two_node(cluster: Deployment) -> None:
     for node in cluster.settings.nodes:
         assert "quorum.two_node (u8) = 1" in cluster.ssh(node, "sudo corosync-cmapctl quorum.two_node")
 
 
-def test_bond_is_active_backup_over_both_nics(cluster: Cluster) -> None:
+def test_bond_is_active_backup_over_both_nics(cluster: Deployment) -> None:
     for node in cluster.settings.nodes:
         bond = cluster.ssh(node, "cat /proc/net/bonding/bond0")
         assert "Bonding Mode: fault-tolerance (active-backup)" in bond
@@ -60,7 +60,7 @@ def test_bond_is_active_backup_over_both_nics(cluster: Cluster) -> None:
         assert slaves == ["nic0", "nic1"]
 
 
-def client(cluster: Cluster, host: str | None = None, password: str | None = "") -> redis.Redis:
+def client(cluster: Deployment, host: str | None = None, password: str | None = "") -> redis.Redis:
     settings = cluster.settings
     return redis.Redis(host=host or settings.vip, port=settings.redis_port,
                        password=settings.redis_password if password == "" else password,
@@ -71,17 +71,17 @@ def role(connection: redis.Redis) -> str:
     return str(connection.execute_command("ROLE")[0])  # type: ignore[no-untyped-call]
 
 
-def node_with_role(cluster: Cluster, wanted: str) -> Node:
+def node_with_role(cluster: Deployment, wanted: str) -> Node:
     """The node whose Redis answers ROLE with `wanted` (master or slave)."""
     return next(n for n in cluster.settings.nodes if role(client(cluster, n.ip)) == wanted)
 
 
-def test_redis_requires_auth_on_the_vip(cluster: Cluster) -> None:
+def test_redis_requires_auth_on_the_vip(cluster: Deployment) -> None:
     with pytest.raises(redis.exceptions.AuthenticationError):
         client(cluster, password=None).set("e2e:noauth", "x")
 
 
-def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
+def test_write_through_the_vip_reaches_the_replica(cluster: Deployment) -> None:
     vip = client(cluster)
     assert role(vip) == "master"
     value = f"written-{time.time()}"
@@ -94,7 +94,7 @@ def test_write_through_the_vip_reaches_the_replica(cluster: Cluster) -> None:
     assert replica.get("e2e:key") == value
 
 
-def test_bond_failover_loses_no_acknowledged_write(cluster: Cluster) -> None:
+def test_bond_failover_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
     domain = settings.domain_name(master)
@@ -126,14 +126,13 @@ def test_bond_failover_loses_no_acknowledged_write(cluster: Cluster) -> None:
     assert missing == []
 
 
-
-def roles_by_node(cluster: Cluster) -> dict[str, str]:
+def roles_by_node(cluster: Deployment) -> dict[str, str]:
     clone = next(c for c in crm_status(cluster).iter("clone") if c.get("id") == "redis-clone")
     return {str(r.find("node").get("name")): str(r.get("role"))  # type: ignore[union-attr]
             for r in clone.iter("resource") if r.get("role") in ("Promoted", "Unpromoted")}
 
 
-def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Cluster) -> None:
+def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
     with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:crash:{time.time()}") as writer:
@@ -162,7 +161,9 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Cluster)
         time.sleep(3)
     assert sorted(roles_by_node(cluster).values()) == ["Promoted", "Unpromoted"]
 
-def test_second_run_changes_nothing(cluster: Cluster) -> None:
-    reports = cluster.run_commands()
-    changed = {name: report for name, report in reports.items() if not report.startswith(("no change", "ready"))}
-    assert changed == {}
+
+def test_second_up_changes_nothing(cluster: Deployment) -> None:
+    result, changes = cluster.up("second up")
+    print(f"e2e: second up: {result.summary.resource_changes}")
+    assert changes == {}
+    assert set(result.summary.resource_changes or {}) == {"same"}

@@ -4,6 +4,8 @@ with AUTH; corosync traffic encrypted."""
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 
 import pytest
@@ -11,20 +13,43 @@ import redis
 
 from components.host_keys import host_key_of
 from lab import guests
-from lab.cluster import Cluster
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
-from tests.e2e.conftest import PS_SAMPLES
+from tests.e2e.conftest import PS_SAMPLES, Deployment
 
 
-def secrets_of(cluster: Cluster) -> str:
-    """The secrets that reach the nodes, one per line (grep -F -f pattern file)."""
+def secret_values(cluster: Deployment) -> list[str]:
+    """The secrets that reach the nodes."""
     settings = cluster.settings
     # The host keys' base64 lines after the first, which is the same for every such key.
     host_keys = [line for node in settings.nodes for line in host_key_of(settings, node).private_openssh.splitlines()[2:-1]]
-    return "\n".join([settings.hacluster_password, settings.redis_password, settings.fence_key, *host_keys]) + "\n"
+    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_keys]
 
 
-def test_nodes_present_only_the_host_key_the_program_pins(cluster: Cluster) -> None:
+def secrets_of(cluster: Deployment) -> str:
+    """The secrets that reach the nodes, one per line (grep -F -f pattern file)."""
+    return "\n".join(secret_values(cluster)) + "\n"
+
+
+def test_no_secret_in_the_state_the_engine_output_or_its_events(cluster: Deployment) -> None:
+    """`pulumi stack export`, everything `pulumi up` printed and every engine event: no secret in
+    plain text, nor base64-encoded."""
+    settings = cluster.settings
+    private_key_lines = [line for line in settings.ssh_private_key.splitlines()[1:-1] if len(line) > 20]
+    values = [*secret_values(cluster), *private_key_lines]
+    searched = {"stack export": json.dumps(cluster.stack.export()), "engine output": "\n".join(cluster.output),
+                "engine events": "\n".join(cluster.events)}
+    found = {where: [value[:4] + "..." for value in values
+                     if value in text or base64.b64encode(value.encode()).decode() in text]
+             for where, text in searched.items()}
+    print(f"e2e: searched {', '.join(f'{where} ({len(text):,} characters)' for where, text in searched.items())} "
+          f"for {len(values)} secrets and their base64: {found}")
+    assert len(cluster.events) > 100 and len(cluster.output) > 100
+    # The search works: the stack holds the secrets, encrypted.
+    assert '"secure"' in searched["stack export"] or "ciphertext" in searched["stack export"]
+    assert found == {where: [] for where in searched}
+
+
+def test_nodes_present_only_the_host_key_the_program_pins(cluster: Deployment) -> None:
     settings = cluster.settings
     for node in settings.nodes:
         scanned = subprocess.run(["ssh-keyscan", "-T", "20", node.ip], capture_output=True, text=True, timeout=120)
@@ -35,7 +60,7 @@ def test_nodes_present_only_the_host_key_the_program_pins(cluster: Cluster) -> N
         assert presented == [pinned]
 
 
-def test_no_secret_in_any_process_list_during_provisioning(cluster: Cluster) -> None:
+def test_no_secret_in_any_process_list_during_provisioning(cluster: Deployment) -> None:
     for node in cluster.settings.nodes:
         cluster.ssh(node, f"sudo bash -c 'kill $(cat {PS_SAMPLES}.pid)'")
         samples = int(cluster.ssh(node, f"sudo grep -c . {PS_SAMPLES}").strip())
@@ -48,7 +73,7 @@ def test_no_secret_in_any_process_list_during_provisioning(cluster: Cluster) -> 
         assert leaked == "0"
 
 
-def test_no_secret_in_world_readable_files_or_the_journal(cluster: Cluster) -> None:
+def test_no_secret_in_world_readable_files_or_the_journal(cluster: Deployment) -> None:
     search = ("umask 077; patterns=$(mktemp); cat > \"$patterns\"; "
               "find /etc /home /root /run /tmp /var -xdev -type f -perm -o=r -print0 2>/dev/null"
               " | xargs -0 grep -l -F -f \"$patterns\" 2>/dev/null; "
@@ -63,7 +88,7 @@ def test_no_secret_in_world_readable_files_or_the_journal(cluster: Cluster) -> N
         assert found[:-1] == ["journal: 0"]
 
 
-def test_redis_only_from_allowed_networks(cluster: Cluster) -> None:
+def test_redis_only_from_allowed_networks(cluster: Deployment) -> None:
     settings = cluster.settings
     replies = {}
     with Outsider(guests.bridge(settings), settings.network, settings.gateway) as outsider:
@@ -77,13 +102,13 @@ def test_redis_only_from_allowed_networks(cluster: Cluster) -> None:
 
 
 @pytest.mark.parametrize("index", [0, 1])
-def test_redis_refuses_clients_without_auth_on_each_node(cluster: Cluster, index: int) -> None:
+def test_redis_refuses_clients_without_auth_on_each_node(cluster: Deployment, index: int) -> None:
     node = cluster.settings.nodes[index]
     with pytest.raises(redis.exceptions.AuthenticationError):
         redis.Redis(host=node.ip, port=cluster.settings.redis_port, socket_timeout=5).get("e2e:noauth")
 
 
-def test_corosync_traffic_is_encrypted(cluster: Cluster) -> None:
+def test_corosync_traffic_is_encrypted(cluster: Deployment) -> None:
     for node in cluster.settings.nodes:
         crypto = cluster.ssh(node, "sudo corosync-cmapctl -g totem.crypto_cipher; sudo corosync-cmapctl -g totem.crypto_hash")
         assert "totem.crypto_cipher (str) = aes256" in crypto

@@ -1,8 +1,8 @@
 """Fencing on real VMs: a fence request power-cycles the VM, and a cut between the two nodes
 ends with the replica fenced, never with two masters, and without losing an acknowledged write.
 
-Runs last (the module name sorts after the others): these tests reboot a node. The last one
-switches the quorum device on for a partition under it, and off again.
+These tests reboot a node. The last one switches the quorum device on (`pulumi up` with a changed
+configuration) for a partition under it, and off again.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from drill.roles import RoleWatch
 from drill.target import Target
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
-from lab.cluster import Cluster, record
+from tests.e2e.conftest import Deployment
 
 FENCE_TIMEOUT_S = 900
 HEALTHY_TIMEOUT_S = 1200
 
 
 @pytest.fixture
-def target(cluster: Cluster) -> Target:
+def target(cluster: Deployment) -> Target:
     target = Target(cluster.settings, guests.SSH_KEY)
     target.wait_healthy(HEALTHY_TIMEOUT_S)
     return target
@@ -110,17 +110,29 @@ def quorum(target: Target, node: Node) -> dict[str, str]:
     return fields
 
 
-def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(cluster: Cluster) -> None:
-    """`pulumi up` with quorumDevice hypervisor on the running cluster, a second run of what
-    that changed (no change), a partition under it, and `pulumi up` without it again."""
-    device_config = {**cluster.config, "quorumDevice": "hypervisor"}
+def reported(cluster: Deployment, since: int, name: str) -> list[str]:
+    """What the engine printed for one resource since output line ``since``: its script's report
+    lines ("changed: ..." / "no change: ...")."""
+    return [line for line in cluster.output[since:]
+            if f" {name} " in line and ("changed:" in line or "no change:" in line)]
+
+
+def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(cluster: Deployment) -> None:
+    """`pulumi up` with quorumDevice hypervisor on the running cluster (the engine runs only what
+    that changes), a second `pulumi up` that changes nothing, a partition under the device, and
+    `pulumi up` without it again."""
     target = Target(cluster.settings, guests.SSH_KEY)
     device_steps = {"qnetd-daemon", "cluster-quorum-device", "cluster-redis-1-qdevice", "cluster-redis-2-qdevice"}
+    boot_steps = {"cluster-redis-1-boot": "update", "cluster-redis-2-boot": "update"}
     try:
-        with_device, reports = cluster.update(device_config)
-        # Only the device's steps run, and the boot steps (which now cover corosync-qdevice).
-        assert set(reports) == device_steps | {"cluster-redis-1-boot", "cluster-redis-2-boot"}
-        assert all(reports[name].startswith("changed:") for name in device_steps)
+        cluster.reconfigure(quorumDevice="hypervisor")
+        since = len(cluster.output)
+        _, changes = cluster.up("quorum device on")
+        # Only the device's steps (and its component) are created, and the boot steps (which now
+        # cover corosync-qdevice) updated.
+        assert changes == {"qnetd": "create", **dict.fromkeys(device_steps, "create"), **boot_steps}
+        for name in device_steps:
+            assert any("changed:" in line for line in reported(cluster, since, name)), name
         target.wait_healthy(HEALTHY_TIMEOUT_S)
         for node in target.settings.nodes:
             status = quorum(target, node)
@@ -128,7 +140,7 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
             assert status["Quorate"] == "Yes"
             assert status["Expected votes"] == "3" and status["Total votes"] == "3"
             assert "Qdevice" in status["Flags"] and "2Node" not in status["Flags"]
-        qnetd = guests.run("corosync-qnetd-tool", "-l", "-c", with_device.settings.cluster_name).stdout
+        qnetd = guests.run("corosync-qnetd-tool", "-l", "-c", cluster.settings.cluster_name).stdout
         print(f"e2e: qnetd: {qnetd}")
         # Both nodes connected over TLS and counted; the heuristic passes on the VIP's node only.
         assert len(re.findall(r"Vote:.*\(ACK\)", qnetd)) == 2
@@ -140,18 +152,20 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
         assert target.ssh(master, "/usr/local/sbin/redis-ha-holds-vip", check=False).returncode == 0
         assert target.ssh(target.other(master), "/usr/local/sbin/redis-ha-holds-vip", check=False).returncode == 1
 
-        again = with_device.run_commands(set(reports))
-        assert {name: report for name, report in again.items() if not report.startswith("no change")} == {}
+        _, again = cluster.up("quorum device on, second up")
+        assert again == {}
 
         survivor = partition_fences_the_replica(target, "partition with quorum device")
         status = quorum(target, survivor)
         assert status["Quorate"] == "Yes" and "Qdevice" in status["Flags"]
     finally:
-        without, reports = record(device_config).update(cluster.config)
-    assert set(reports) == {"cluster-redis-1-boot", "cluster-redis-2-boot",
-                            *(f"delete {name}" for name in device_steps)}
-    assert all(reports[f"delete {name}"].startswith("changed:") for name in device_steps)
-    for node in without.settings.nodes:
+        cluster.reconfigure(quorumDevice="none")
+        since = len(cluster.output)
+        _, changes = cluster.up("quorum device off")
+    assert changes == {"qnetd": "delete", **dict.fromkeys(device_steps, "delete"), **boot_steps}
+    for name in device_steps:
+        assert any("changed:" in line for line in reported(cluster, since, name)), name
+    for node in cluster.settings.nodes:
         status = quorum(target, node)
         assert "2Node" in status["Flags"] and "Qdevice" not in status["Flags"]
         assert status["Quorate"] == "Yes"

@@ -10,13 +10,13 @@ from drill.__main__ import run_trial
 from drill.faults import FAULTS
 from drill.target import Target
 from lab import guests
-from lab.cluster import Cluster
+from tests.e2e.conftest import Deployment
 
 HEALTHY_TIMEOUT_S = 1200
 
 
 @pytest.fixture
-def target(cluster: Cluster) -> Target:
+def target(cluster: Deployment) -> Target:
     target = Target(cluster.settings, guests.SSH_KEY)
     target.wait_healthy(HEALTHY_TIMEOUT_S)
     return target

@@ -1,0 +1,35 @@
+"""`pulumi destroy` of the session's stack (always the last test: see conftest.py): nothing of the
+stack is left on the hypervisor: no domain, volume, network, fence_virtd or corosync-qnetd."""
+
+from __future__ import annotations
+
+import subprocess
+
+from lab import guests
+from tests.e2e.conftest import Deployment, domains_of
+
+
+def processes(name: str) -> list[str]:
+    return subprocess.run(["pgrep", "-a", "-x", name], capture_output=True, text=True, check=False).stdout.split("\n")[:-1]
+
+
+def test_destroy_leaves_nothing_of_the_stack(cluster: Deployment) -> None:
+    settings = cluster.settings
+    assert domains_of(settings) and processes("fence_virtd"), "the stack is not up to be destroyed"
+    result, changes = cluster.destroy("destroy")
+    print(f"e2e: destroy: {result.summary.resource_changes}")
+    assert changes and set(changes.values()) == {"delete"}
+    volumes = guests.virsh("vol-list", guests.POOL).stdout
+    left = {
+        "domains": domains_of(settings),
+        "volumes": [line.split()[0] for line in volumes.splitlines() if line.split()[:1]
+                    and line.split()[0].startswith(f"{settings.cluster_name}-")],
+        "network": [settings.network_name] if guests.virsh("net-info", settings.network_name,
+                                                           check=False).returncode == 0 else [],
+        "fence_virtd": processes("fence_virtd"),
+        "corosync-qnetd": processes("corosync-qnetd"),
+        "state": cluster.stack.export()["deployment"].get("resources") or [],
+    }
+    print(f"e2e: left after destroy: {left}")
+    assert left == {key: [] for key in left}
+    cluster.stack.remove()
