@@ -10,7 +10,9 @@ from tests.e2e.conftest import Deployment, domains_of
 
 
 def processes(name: str) -> list[str]:
-    return subprocess.run(["pgrep", "-a", "-x", name], capture_output=True, text=True, check=False).stdout.split("\n")[:-1]
+    """Live processes of that name (a daemon that just exited may stay a zombie a moment)."""
+    listed = subprocess.run(["ps", "-e", "-o", "stat=,comm=,args="], capture_output=True, text=True, check=True).stdout
+    return [line for line in listed.splitlines() if line.split()[1:2] == [name] and not line.startswith("Z")]
 
 
 def test_destroy_leaves_nothing_of_the_stack(cluster: Deployment) -> None:
