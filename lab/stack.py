@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from components.settings import Settings, load_settings
+from components.settings import KEYS_BY_NAME, Settings, load_settings
 from lab import guests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,13 +119,17 @@ class LabStack:
             return {}
         return yaml.safe_load(self.config_file.read_text()) or {}
 
-    def set_values(self, values: dict[str, str]) -> None:
-        """Plain values of the configuration: exactly ``values`` (render, compare, write); the
-        secrets and the encryption salt are kept."""
+    def set_values(self, values: dict[str, str | None]) -> None:
+        """Sets plain values of the configuration (None removes one); the others, the secrets and
+        the encryption salt are kept. Render, compare, write."""
         document = self._document()
-        config: dict[str, Any] = {key: entry for key, entry in document.get("config", {}).items()
-                                  if isinstance(entry, dict)}
-        config.update({f"{PROJECT}:{key}": value for key, value in values.items()})
+        config: dict[str, Any] = dict(document.get("config", {}))
+        for key, value in values.items():
+            config.pop(f"{PROJECT}:{key}", None)
+            if value is not None:
+                # The engine checks values against Pulumi.yaml's types: an array is a YAML list.
+                typed = KEYS_BY_NAME[key].kind == "array" if key in KEYS_BY_NAME else False
+                config[f"{PROJECT}:{key}"] = json.loads(value) if typed else value
         wanted = {**document, "config": dict(sorted(config.items()))}
         if wanted != document:
             self.config_file.write_text(yaml.safe_dump(wanted, sort_keys=False))
@@ -136,7 +140,8 @@ class LabStack:
                    f"{PROJECT}:{key}", stdin=value)
 
     def config(self) -> dict[str, str]:
-        """The whole configuration, secrets decrypted, keys without the project prefix."""
+        """The whole configuration (with Pulumi.yaml's defaults), secrets decrypted, keys without
+        the project prefix; arrays as JSON."""
         shown = pulumi_cli("config", "--json", "--show-secrets", "--stack", self.name,
                            "--config-file", str(self.config_file))
         return {key.split(":", 1)[1]: str(entry["value"]) for key, entry in json.loads(shown.stdout).items()

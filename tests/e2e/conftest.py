@@ -112,10 +112,8 @@ class Deployment:
         return self._run(phase, "destroy")
 
     def reconfigure(self, **values: str) -> None:
-        """`pulumi config set` of plain values (the secrets stay)."""
-        plain = {key: value for key, value in self.config.items() if key not in ("sshPrivateKey", "haclusterPassword",
-                                                                                 "redisPassword", "fenceKey")}
-        self.stack.set_values({**plain, **values})
+        """`pulumi config set` of plain values."""
+        self.stack.set_values(dict(values))
         self.__dict__.pop("config", None)
         self.__dict__.pop("settings", None)
 
