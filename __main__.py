@@ -13,12 +13,16 @@ from components.qnetd import Qnetd, QnetdArgs
 from components.redis_ha import RedisHa, RedisHaArgs
 from components.settings import ConfigError, load_settings
 
+PROJECT_PREFIX = f"{pulumi.get_project()}:"
 try:
-    settings = load_settings(pulumi.Config().get)
+    settings = load_settings(pulumi.Config().get, [key.removeprefix(PROJECT_PREFIX) for key in
+                                                   pulumi.runtime.config.CONFIG.get() if key.startswith(PROJECT_PREFIX)])
     preflight.check(settings)
 except ConfigError as error:
     # One line naming the key, before any resource exists (a RunError prints no traceback).
     raise pulumi.RunError(str(error)) from None
+for warning in settings.warnings:
+    pulumi.log.warn(warning)
 
 provider = pulumi.ResourceOptions(provider=libvirt.Provider("libvirt", uri=settings.libvirt_uri))
 network = ClusterNetwork("network", ClusterNetworkArgs(settings), provider)
@@ -26,13 +30,8 @@ image = BaseImage("image", BaseImageArgs(settings), provider)
 first, second = settings.nodes
 vms = (NodeVm(first.name, NodeVmArgs(settings, first, image.volume_id, network.network_name), provider),
        NodeVm(second.name, NodeVmArgs(settings, second, image.volume_id, network.network_name), provider))
-if settings.hypervisor is not None:
-    fence_virtd: pulumi.Resource | None = FenceVirtd("fence", FenceVirtdArgs(settings, settings.hypervisor,
-                                                                             network)).ready
-else:
-    fence_virtd = None
-    pulumi.log.warn("fencing is none: STONITH is off, so a cut between the two nodes can leave both "
-                    "promoting Redis and raising the VIP (two masters); set redis-ha:fencing to xvm")
+fence_virtd = (FenceVirtd("fence", FenceVirtdArgs(settings, settings.hypervisor, network)).ready
+               if settings.hypervisor is not None else None)
 qnetd_bundle = (Qnetd("qnetd", QnetdArgs(settings, settings.quorum_device, network)).bundle
                 if settings.quorum_device is not None else None)
 cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, vms, fence_virtd, qnetd_bundle))

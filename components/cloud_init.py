@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from components.host_keys import host_key_of
-from components.settings import Node, Settings
+from components.settings import AGENT_PLACEHOLDER_MASTER, Node, Settings
 
 BOND = "bond0"
 NIC_NAMES = ("nic0", "nic1")
@@ -15,12 +15,11 @@ def _dump(document: dict[str, object]) -> str:
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
-# While no master is promoted, the redis agent points replicas at this placeholder host name.
+# While no master is promoted, the redis agent points replicas at AGENT_PLACEHOLDER_MASTER.
 # Redis resolves its master's name in its main thread: a name that goes to DNS stalls the
 # whole server (and the agent's notify/promote calls) for the resolver's timeout, 20 s and more
 # per attempt where the DNS server does not answer. On a loopback address nothing listens on,
 # each attempt is refused at once.
-AGENT_PLACEHOLDER_MASTER = "no-such-master"
 PLACEHOLDER_ADDRESS = "127.0.0.2"
 
 

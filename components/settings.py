@@ -8,20 +8,31 @@ Secret values never appear in an error message.
 
 from __future__ import annotations
 
+import base64
+import difflib
 import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
 PROJECT = "redis-ha"
 
-# Ports the cluster stack itself listens on (pcsd, corosync knet): Redis must not take them.
-RESERVED_PORTS = {2224: "pcsd", 3121: "pacemaker-remote", 5403: "corosync-qnetd",
-                  5404: "corosync", 5405: "corosync"}
+# Ports the nodes already use: Redis must not take them.
+RESERVED_PORTS = {22: "sshd", 1229: "fence_virt (fence_xvm's replies)", 2224: "pcsd", 3121: "pacemaker-remote",
+                  5403: "corosync-qnetd", 5404: "corosync", 5405: "corosync"}
+# While no master is promoted, the redis agent points replicas at this host name (cloud_init.py
+# resolves it to loopback); a node of that name, or localhost, would be taken for something else.
+AGENT_PLACEHOLDER_MASTER = "no-such-master"
+RESERVED_NODE_NAMES = ("localhost", AGENT_PLACEHOLDER_MASTER)
 MIN_HACLUSTER_PASSWORD = 8
 MIN_REDIS_PASSWORD = 12
 MIN_FENCE_KEY = 32
@@ -31,6 +42,11 @@ _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _URL = re.compile(r"^(https?|ftp|file)://\S+$")
+# driver[+transport]://[user@][host][:port]/path[?params]: nothing a configuration file the URI
+# is written into (fence_virtd's) could take for syntax: no quotes, spaces, braces or semicolons.
+_LIBVIRT_URI = re.compile(r"^[a-z][a-z0-9]*(\+[a-z0-9]+)?://([A-Za-z0-9._-]+@)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])?"
+                          r"(:[0-9]{1,5})?/[A-Za-z0-9._/-]*(\?[A-Za-z0-9._~%/=&+,-]*)?$")
+_LIBVIRT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class ConfigError(ValueError):
@@ -51,6 +67,8 @@ class KeySpec:
     """None: required (the engine refuses a stack without it). For a key derived from others,
     the empty value ("", [] or 0), which the program reads as "derive it"."""
     secret: bool = False
+    bounds: tuple[int, int] | None = None
+    """For an integer: the smallest and largest value that makes sense (inclusive)."""
 
 
 # The single list of keys; Pulumi.yaml declares the same keys (a unit test keeps them in step).
@@ -62,7 +80,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("kernel", "string", ""),
     KeySpec("initrd", "string", ""),
     KeySpec("kernelCmdline", "string", ""),
-    KeySpec("tcgTbCacheMib", "integer", 0),
+    KeySpec("tcgTbCacheMib", "integer", 0, bounds=(0, 4096)),
     KeySpec("networkCreate", "boolean", True),
     KeySpec("networkName", "string", "redis-ha"),
     KeySpec("networkCidr", "string", "192.168.150.0/24"),
@@ -73,16 +91,16 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("nodeIps", "array", []),
     KeySpec("vip", "string", ""),
     KeySpec("nicMacs", "array", []),
-    KeySpec("vcpus", "integer", 2),
-    KeySpec("memoryMib", "integer", 2048),
-    KeySpec("diskGib", "integer", 10),
+    KeySpec("vcpus", "integer", 2, bounds=(1, 64)),
+    KeySpec("memoryMib", "integer", 2048, bounds=(512, 1048576)),
+    KeySpec("diskGib", "integer", 10, bounds=(1, 16384)),
     KeySpec("sshUser", "string", "redisha"),
     KeySpec("sshPublicKey", "string"),
     KeySpec("sshPrivateKey", "string", secret=True),
-    KeySpec("readyTimeoutSeconds", "integer", 900),
+    KeySpec("readyTimeoutSeconds", "integer", 900, bounds=(60, 86400)),
     KeySpec("haclusterPassword", "string", secret=True),
     KeySpec("redisPassword", "string", secret=True),
-    KeySpec("redisPort", "integer", 6379),
+    KeySpec("redisPort", "integer", 6379, bounds=(1, 65535)),
     KeySpec("clusterName", "string", "redis-ha"),
     KeySpec("clientNetworks", "array", []),
     KeySpec("packageMirror", "string", ""),
@@ -91,21 +109,21 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("fencing", "string", "xvm"),
     KeySpec("fenceKey", "string", "", secret=True),
     KeySpec("fenceVirtdAddress", "string", ""),
-    KeySpec("priorityFencingDelaySeconds", "integer", 10),
+    KeySpec("priorityFencingDelaySeconds", "integer", 10, bounds=(0, 600)),
     KeySpec("quorumDevice", "string", "none"),
     KeySpec("quorumDeviceAddress", "string", ""),
-    KeySpec("vipMonitorIntervalSeconds", "integer", 10),
-    KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 3),
-    KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10),
-    KeySpec("monitorTimeoutSeconds", "integer", 30),
-    KeySpec("redisOperationTimeoutSeconds", "integer", 120),
-    KeySpec("migrationThreshold", "integer", 1),
-    KeySpec("failureTimeoutSeconds", "integer", 60),
-    KeySpec("resourceStickiness", "integer", 1),
-    KeySpec("corosyncTokenMs", "integer", 1000),
-    KeySpec("corosyncConsensusMs", "integer", 0),
-    KeySpec("clusterReadyTimeoutSeconds", "integer", 900),
-    KeySpec("loadThresholdPercent", "integer", 400),
+    KeySpec("vipMonitorIntervalSeconds", "integer", 10, bounds=(1, 3600)),
+    KeySpec("redisPromotedMonitorIntervalSeconds", "integer", 3, bounds=(1, 3600)),
+    KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10, bounds=(1, 3600)),
+    KeySpec("monitorTimeoutSeconds", "integer", 30, bounds=(5, 3600)),
+    KeySpec("redisOperationTimeoutSeconds", "integer", 120, bounds=(30, 86400)),
+    KeySpec("migrationThreshold", "integer", 1, bounds=(1, 1000000)),
+    KeySpec("failureTimeoutSeconds", "integer", 60, bounds=(0, 86400)),
+    KeySpec("resourceStickiness", "integer", 1, bounds=(0, 1000000)),
+    KeySpec("corosyncTokenMs", "integer", 1000, bounds=(200, 120000)),
+    KeySpec("corosyncConsensusMs", "integer", 0, bounds=(0, 240000)),
+    KeySpec("clusterReadyTimeoutSeconds", "integer", 900, bounds=(60, 86400)),
+    KeySpec("loadThresholdPercent", "integer", 400, bounds=(1, 100000)),
 )
 KEYS_BY_NAME = {spec.name: spec for spec in KEYS}
 
@@ -174,6 +192,8 @@ class Settings:
     corosync_consensus_ms: int
     cluster_ready_timeout_s: int
     load_threshold_percent: int
+    warnings: tuple[str, ...] = ()
+    """What the configuration allows but a user should hear about at preview."""
     ssh_private_key: str = field(repr=False, default="")
     hacluster_password: str = field(repr=False, default="")
     redis_password: str = field(repr=False, default="")
@@ -251,10 +271,28 @@ def _usable_in(key: str, address: ipaddress.IPv4Address, network: ipaddress.IPv4
         raise ConfigError(key, f"{address} is the broadcast address of {network}")
 
 
-def _positive(reader: _Reader, key: str, minimum: int = 1) -> int:
+# Why a bound is where it is, where that is not obvious.
+_BOUND_REASONS = {
+    "migrationThreshold": "0 would never move a failed master's role to the replica: no failover",
+    "monitorTimeoutSeconds": "a resource agent's run takes seconds on a loaded node",
+    "redisOperationTimeoutSeconds": "a replica's start waits for its first full sync",
+    "readyTimeoutSeconds": "a new VM boots and runs cloud-init first",
+    "clusterReadyTimeoutSeconds": "starting the cluster and promoting Redis take a while",
+    "corosyncTokenMs": "below it corosync takes ordinary scheduling delays for a lost node",
+}
+
+
+def _integer(reader: _Reader, key: str) -> int:
+    """An integer key, within its bounds."""
     value = int(reader.value(key))
-    if value < minimum:
-        raise ConfigError(key, f"must be at least {minimum}, got {value}")
+    bounds = KEYS_BY_NAME[key].bounds
+    if bounds is not None:
+        low, high = bounds
+        reason = f" ({_BOUND_REASONS[key]})" if key in _BOUND_REASONS else ""
+        if value < low:
+            raise ConfigError(key, f"must be at least {low}, got {value}{reason}")
+        if value > high:
+            raise ConfigError(key, f"must be at most {high}, got {value}")
     return value
 
 
@@ -423,9 +461,99 @@ def _fencing(reader: _Reader, network: ipaddress.IPv4Network, gateway: str) -> t
     return fencing, hypervisor, key
 
 
-def load_settings(get: Callable[[str], str | None]) -> Settings:
-    """Read every key through ``get`` and validate it; raise ``ConfigError`` on the first problem."""
+def _libvirt_uri(reader: _Reader) -> str:
+    uri = reader.required("libvirtUri")
+    if not _LIBVIRT_URI.match(uri):
+        raise ConfigError("libvirtUri", f"{uri!r} is not a libvirt URI like qemu:///system or "
+                                        "qemu+ssh://user@host/system (no quotes, spaces, braces or semicolons)")
+    return uri
+
+
+def _libvirt_name(reader: _Reader, key: str) -> str:
+    name = reader.required(key)
+    if not _LIBVIRT_NAME.match(name):
+        raise ConfigError(key, f"{name!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return name
+
+
+def _client_networks(reader: _Reader, warnings: list[str]) -> tuple[str, ...]:
+    networks = reader.value("clientNetworks")
+    for cidr in networks:
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as error:
+            raise ConfigError("clientNetworks", f"{cidr!r} is not an IPv4 network in CIDR form ({error})") from None
+        if network.prefixlen == 0:
+            warnings.append(f"clientNetworks has {cidr}: Redis is open to every address that can route to the "
+                            "VIP and the nodes, guarded by its password alone")
+    return tuple(networks)
+
+
+def _public_key(reader: _Reader) -> str:
+    """sshPublicKey as one OpenSSH line whose base64 decodes to a key of the type it names."""
+    line = reader.required("sshPublicKey").strip()
+    fields = line.split()
+    shown = f"{line[:40]!r}..."
+    if len(fields) < 2 or not re.match(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521))$", fields[0]):
+        raise ConfigError("sshPublicKey", f"{shown} is not an OpenSSH public key line (type, base64, comment)")
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+    except ValueError:
+        raise ConfigError("sshPublicKey", f"{shown} has a key part that is not base64") from None
+    (length,) = struct.unpack(">I", blob[:4]) if len(blob) >= 4 else (0,)
+    if blob[4:4 + length].decode(errors="replace") != fields[0]:
+        raise ConfigError("sshPublicKey", f"{shown} is not a {fields[0]} key (its key part is damaged or of another type)")
+    return line
+
+
+def _key_pair(public_line: str, private_key: str) -> None:
+    """sshPublicKey must be the public half of sshPrivateKey (an OpenSSH or PEM private key
+    carries its public key)."""
+    unusable = ConfigError("sshPrivateKey", "is not an unencrypted OpenSSH or PEM Ed25519, ECDSA or RSA private key, "
+                                            "which pulumi-command needs (value not shown)")
+    try:
+        load = serialization.load_ssh_private_key if "OPENSSH PRIVATE KEY" in private_key \
+            else serialization.load_pem_private_key
+        key = load(private_key.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise unusable from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise unusable
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    if public.split()[:2] != public_line.split()[:2]:
+        raise ConfigError("sshPublicKey", f"{public_line[:40]!r}... is not the public half of sshPrivateKey "
+                                          "(cloud-init would install a key Pulumi cannot log in with)")
+
+
+def _distinct_names(nodes: tuple[Node, Node], cluster_name: str) -> None:
+    """Node names the agent, corosync and libvirt can tell apart from everything else."""
+    for node, other in (nodes, nodes[::-1]):
+        if node.name in RESERVED_NODE_NAMES:
+            raise ConfigError("nodeNames", f"{node.name!r} is reserved ({', '.join(RESERVED_NODE_NAMES)} resolve to "
+                                           "loopback on the nodes)")
+        if node.name == cluster_name:
+            raise ConfigError("nodeNames", f"{node.name!r} is also the clusterName")
+        if node.name == f"{cluster_name}-{other.name}":
+            raise ConfigError("nodeNames", f"{node.name!r} is the libvirt domain name of node {other.name!r}")
+
+
+def _known(configured: Iterable[str]) -> None:
+    """Refuses a key of the project's namespace that the program does not read (a typo would
+    otherwise be ignored, and its default silently used)."""
+    for name in sorted(configured):
+        if name not in KEYS_BY_NAME:
+            close = difflib.get_close_matches(name, KEYS_BY_NAME, n=1, cutoff=0.6)
+            hint = f": did you mean {close[0]}?" if close else ": see the configuration reference in README.md"
+            raise ConfigError(name, f"is not a key of this program{hint}")
+
+
+def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = ()) -> Settings:
+    """Read every key through ``get`` and validate it; raise ``ConfigError`` on the first problem.
+    ``configured``: the names of every key the stack sets in the project's namespace."""
+    _known(configured)
     reader = _Reader(get)
+    warnings: list[str] = []
+    libvirt_uri = _libvirt_uri(reader)
     cluster_name = str(reader.value("clusterName"))
     if not _CLUSTER_NAME.match(cluster_name):
         raise ConfigError("clusterName",
@@ -440,6 +568,7 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
         raise ConfigError("gateway", f"{gateway}: a network created here puts its bridge (the gateway) on {default_gateway}")
 
     nodes = _nodes(reader, network, cluster_name, (default_ips[0], default_ips[1]))
+    _distinct_names(nodes, cluster_name)
     if gateway in (nodes[0].ip, nodes[1].ip):
         raise ConfigError("nodeIps", f"{gateway} is the gateway address")
 
@@ -454,25 +583,16 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
     for server in nameservers:
         _address("nameservers", server)
 
-    client_networks = reader.value("clientNetworks")
-    for cidr in client_networks:
-        try:
-            ipaddress.IPv4Network(cidr, strict=False)
-        except ValueError:
-            raise ConfigError("clientNetworks", f"{cidr!r} is not an IPv4 network in CIDR form") from None
+    client_networks = _client_networks(reader, warnings)
 
-    redis_port = int(reader.value("redisPort"))
-    if not 1 <= redis_port <= 65535:
-        raise ConfigError("redisPort", f"must be between 1 and 65535, got {redis_port}")
+    redis_port = _integer(reader, "redisPort")
     if redis_port in RESERVED_PORTS:
-        raise ConfigError("redisPort", f"{redis_port} is used by {RESERVED_PORTS[redis_port]}")
+        raise ConfigError("redisPort", f"{redis_port} is used by {RESERVED_PORTS[redis_port]} on the nodes")
 
     ssh_user = str(reader.value("sshUser"))
     if not _USERNAME.match(ssh_user) or ssh_user in ("root", "hacluster", "redis"):
         raise ConfigError("sshUser", f"{ssh_user!r} must be a plain login name other than root, hacluster or redis")
-    ssh_public_key = reader.required("sshPublicKey").strip()
-    if not re.match(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$", ssh_public_key):
-        raise ConfigError("sshPublicKey", f"{ssh_public_key[:40]!r}... is not an OpenSSH public key line")
+    ssh_public_key = _public_key(reader)
 
     package_mirror = str(reader.value("packageMirror")).strip()
     if package_mirror and not _URL.match(package_mirror):
@@ -482,48 +602,52 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
     if initrd and not kernel:
         raise ConfigError("initrd", "is set but kernel is not; direct kernel boot needs both")
 
-    token = _positive(reader, "corosyncTokenMs")
+    token = _integer(reader, "corosyncTokenMs")
     consensus = reader.value("corosyncConsensusMs")
     consensus = int(consensus) or int(token * 1.2)
     if consensus < token * 1.2:
         raise ConfigError("corosyncConsensusMs", f"must be at least 1.2 x corosyncTokenMs ({int(token * 1.2)}), got {consensus}")
 
-    promoted_interval = _positive(reader, "redisPromotedMonitorIntervalSeconds")
-    unpromoted_interval = _positive(reader, "redisUnpromotedMonitorIntervalSeconds")
+    promoted_interval = _integer(reader, "redisPromotedMonitorIntervalSeconds")
+    unpromoted_interval = _integer(reader, "redisUnpromotedMonitorIntervalSeconds")
     if promoted_interval == unpromoted_interval:
         # Pacemaker tells two monitor operations of one resource apart by their interval.
         raise ConfigError("redisUnpromotedMonitorIntervalSeconds",
                           f"must differ from redisPromotedMonitorIntervalSeconds (both {promoted_interval})")
 
     private_key, hacluster_password, redis_password = _secrets(reader)
+    _key_pair(ssh_public_key, private_key)
     fencing, hypervisor, fence_key = _fencing(reader, network, gateway)
     quorum_device = _quorum_device(reader, gateway, {nodes[0].ip: f"the address of {nodes[0].name}",
                                                      nodes[1].ip: f"the address of {nodes[1].name}",
                                                      vip: "the VIP"})
 
+    if fencing == "none":
+        warnings.append("fencing is none: STONITH is off, so a cut between the two nodes can leave both promoting "
+                        "Redis and raising the VIP (two masters); set redis-ha:fencing to xvm")
     return Settings(
-        libvirt_uri=reader.required("libvirtUri"),
+        libvirt_uri=libvirt_uri,
         domain_type=_choice(reader, "domainType", DOMAIN_TYPES),
         base_image=_base_image(reader),
-        storage_pool=reader.required("storagePool"),
+        storage_pool=_libvirt_name(reader, "storagePool"),
         kernel=kernel,
         initrd=initrd,
         kernel_cmdline=str(reader.value("kernelCmdline")),
-        tcg_tb_cache_mib=_positive(reader, "tcgTbCacheMib", minimum=0),
+        tcg_tb_cache_mib=_integer(reader, "tcgTbCacheMib"),
         network_create=network_create,
-        network_name=reader.required("networkName"),
+        network_name=_libvirt_name(reader, "networkName"),
         network=network,
         network_mode=_choice(reader, "networkMode", NETWORK_MODES),
         gateway=gateway,
         nameservers=tuple(nameservers),
         nodes=nodes,
         vip=vip,
-        vcpus=_positive(reader, "vcpus"),
-        memory_mib=_positive(reader, "memoryMib", minimum=512),
-        disk_gib=_positive(reader, "diskGib"),
+        vcpus=_integer(reader, "vcpus"),
+        memory_mib=_integer(reader, "memoryMib"),
+        disk_gib=_integer(reader, "diskGib"),
         ssh_user=ssh_user,
         ssh_public_key=ssh_public_key,
-        ready_timeout_s=_positive(reader, "readyTimeoutSeconds"),
+        ready_timeout_s=_integer(reader, "readyTimeoutSeconds"),
         redis_port=redis_port,
         cluster_name=cluster_name,
         client_networks=tuple(client_networks),
@@ -532,22 +656,23 @@ def load_settings(get: Callable[[str], str | None]) -> Settings:
         start_cluster_at_boot=bool(reader.value("startClusterAtBoot")),
         fencing=fencing,
         hypervisor=hypervisor,
-        priority_fencing_delay_s=_positive(reader, "priorityFencingDelaySeconds", minimum=0),
+        priority_fencing_delay_s=_integer(reader, "priorityFencingDelaySeconds"),
         quorum_device=quorum_device,
-        vip_monitor_interval_s=_positive(reader, "vipMonitorIntervalSeconds"),
+        vip_monitor_interval_s=_integer(reader, "vipMonitorIntervalSeconds"),
         redis_promoted_monitor_interval_s=promoted_interval,
         redis_unpromoted_monitor_interval_s=unpromoted_interval,
-        monitor_timeout_s=_positive(reader, "monitorTimeoutSeconds"),
-        redis_operation_timeout_s=_positive(reader, "redisOperationTimeoutSeconds"),
-        migration_threshold=_positive(reader, "migrationThreshold", minimum=0),
-        failure_timeout_s=_positive(reader, "failureTimeoutSeconds", minimum=0),
-        resource_stickiness=_positive(reader, "resourceStickiness", minimum=0),
+        monitor_timeout_s=_integer(reader, "monitorTimeoutSeconds"),
+        redis_operation_timeout_s=_integer(reader, "redisOperationTimeoutSeconds"),
+        migration_threshold=_integer(reader, "migrationThreshold"),
+        failure_timeout_s=_integer(reader, "failureTimeoutSeconds"),
+        resource_stickiness=_integer(reader, "resourceStickiness"),
         corosync_token_ms=token,
         corosync_consensus_ms=consensus,
-        cluster_ready_timeout_s=_positive(reader, "clusterReadyTimeoutSeconds"),
-        load_threshold_percent=_positive(reader, "loadThresholdPercent"),
+        cluster_ready_timeout_s=_integer(reader, "clusterReadyTimeoutSeconds"),
+        load_threshold_percent=_integer(reader, "loadThresholdPercent"),
         ssh_private_key=private_key,
         hacluster_password=hacluster_password,
         redis_password=redis_password,
         fence_key=fence_key,
+        warnings=tuple(warnings),
     )

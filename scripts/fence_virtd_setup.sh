@@ -21,6 +21,14 @@ command -v fence_virtd >/dev/null || {
 bridge="$(virsh -c "$uri" net-info "$network" | awk '$1 == "Bridge:" {print $2}')"
 [[ -n "$bridge" ]] || { echo "error: libvirt network $network on $uri has no bridge" >&2; exit 1; }
 module_path="$(dirname "$(find /usr/lib64 /usr/lib -name multicast.so -path '*fence-virt*' -print -quit 2>/dev/null)")"
+# Each value goes between double quotes in fence_virt.conf, whose parser has no escapes: refuse
+# one that could end the string or add configuration (the program validates libvirtUri too).
+for value in "$uri" "$bridge" "$module_path"; do
+  if [[ "$value" =~ [\"\\{}\;[:space:]] ]]; then
+    echo "error: refusing to write ${value@Q} into $conf: quotes, backslashes, braces, semicolons and spaces are not allowed" >&2
+    exit 1
+  fi
+done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -13,12 +13,17 @@ from components.settings import Settings, load_settings
 HACLUSTER_PASSWORD = "hacluster-Secret-1234"
 REDIS_PASSWORD = "redis-Secret-5678-abcd"
 FENCE_KEY = "fence-Key-0123456789abcdef0123456789abcdef"
-PRIVATE_KEY = (
-    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
-    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
-    "-----END OPENSSH PRIVATE KEY-----\n"
-)
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0ZXN0a2V5Zm9ydW5pdHRlc3RzMDEyMzQ1Njc4OQ test@redis-ha"
+# A key pair made with ssh-keygen for these tests only (it opens nothing).
+PRIVATE_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACAZUIuNYgdlN8Zkbm6+gqMyAqqhTkZ96IEuZoYQo6fywAAAAJBWdDufVnQ7
+nwAAAAtzc2gtZWQyNTUxOQAAACAZUIuNYgdlN8Zkbm6+gqMyAqqhTkZ96IEuZoYQo6fywA
+AAAEBGn5+sPSVxAmecT3f7ztBnvw6JyqvRWeVeiqwz0IlQ1xlQi41iB2U3xmRubr6CozIC
+qqFORn3ogS5mhhCjp/LAAAAADXRlc3RAcmVkaXMtaGE=
+-----END OPENSSH PRIVATE KEY-----
+"""
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBlQi41iB2U3xmRubr6CozICqqFORn3ogS5mhhCjp/LA test@redis-ha"
+OTHER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBc7bgoXZf2qC3vutmgFTwxLVJ4wqNwS7SA58UijXi4a other@redis-ha"
 SECRET_VALUES = (HACLUSTER_PASSWORD, REDIS_PASSWORD, PRIVATE_KEY, FENCE_KEY)
 
 
@@ -48,8 +53,8 @@ def load(config: dict[str, str]) -> Callable[..., Settings]:
     """Load settings from the valid config with some keys overridden (None removes a key)."""
 
     def loader(**overrides: str | None) -> Settings:
-        merged = {**config, **overrides}
-        return load_settings(lambda key: merged.get(key))
+        merged = {key: value for key, value in {**config, **overrides}.items() if value is not None}
+        return load_settings(merged.get, merged)
 
     return loader
 

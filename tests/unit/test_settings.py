@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from components.settings import ConfigError, Hypervisor, Settings, derive_mac, hypervisor_of
-from tests.unit.conftest import SECRET_VALUES
+from tests.unit.conftest import OTHER_PUBLIC_KEY, SECRET_VALUES
 
 
 def test_defaults_are_derived_from_the_network(settings: Settings) -> None:
@@ -101,9 +101,45 @@ BAD = [
      "nicMacs", "must all differ"),
     ({"nameservers": json.dumps(["dns.example"])}, "nameservers", "not an IPv4 address"),
     ({"clientNetworks": json.dumps(["10.0.0.0/33"])}, "clientNetworks", "not an IPv4 network"),
-    ({"redisPort": "70000"}, "redisPort", "between 1 and 65535"),
-    ({"redisPort": "0"}, "redisPort", "between 1 and 65535"),
+    ({"clientNetworks": json.dumps(["10.1.2.3/8"])}, "clientNetworks", "has host bits set"),
+    ({"libvirtUri": 'qemu:///system"; } listeners { x { y = "'}, "libvirtUri", "not a libvirt URI"),
+    ({"libvirtUri": "qemu:///system; reboot"}, "libvirtUri", "not a libvirt URI"),
+    ({"libvirtUri": "/var/run/libvirt/libvirt-sock"}, "libvirtUri", "not a libvirt URI"),
+    ({"networkName": "lab net"}, "networkName", "must be 1-64 letters"),
+    ({"networkName": "net$(id)"}, "networkName", "must be 1-64 letters"),
+    ({"networkName": "net\nname"}, "networkName", "must be 1-64 letters"),
+    ({"storagePool": "'default'"}, "storagePool", "must be 1-64 letters"),
+    ({"nodeNames": json.dumps(["localhost", "b"])}, "nodeNames", "reserved"),
+    ({"nodeNames": json.dumps(["a", "no-such-master"])}, "nodeNames", "reserved"),
+    ({"nodeNames": json.dumps(["redis-ha", "b"])}, "nodeNames", "also the clusterName"),
+    ({"nodeNames": json.dumps(["redis-ha-b", "b"])}, "nodeNames", "libvirt domain name of node 'b'"),
+    ({"sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBlQi41iB2U3xmRubr6CozICqqFORn3ogS5mhhCjp/LA!"},
+     "sshPublicKey", "not base64"),
+    ({"sshPublicKey": "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIBlQi41iB2U3xmRubr6CozICqqFORn3ogS5mhhCjp/LA x"},
+     "sshPublicKey", "is not a ssh-rsa key"),
+    ({"sshPublicKey": OTHER_PUBLIC_KEY}, "sshPublicKey", "not the public half of sshPrivateKey"),
+    ({"vipp": "192.168.150.10"}, "vipp", "did you mean vip?"),
+    ({"redisPasword": "long-enough-password"}, "redisPasword", "did you mean redisPassword?"),
+    ({"flavour": "large"}, "flavour", "not a key of this program"),
+    ({"migrationThreshold": "0"}, "migrationThreshold", "never move a failed master's role"),
+    ({"vcpus": "512"}, "vcpus", "at most 64"),
+    ({"memoryMib": "4194304"}, "memoryMib", "at most 1048576"),
+    ({"diskGib": "100000"}, "diskGib", "at most 16384"),
+    ({"readyTimeoutSeconds": "30"}, "readyTimeoutSeconds", "at least 60"),
+    ({"readyTimeoutSeconds": "999999"}, "readyTimeoutSeconds", "at most 86400"),
+    ({"monitorTimeoutSeconds": "2"}, "monitorTimeoutSeconds", "at least 5"),
+    ({"redisOperationTimeoutSeconds": "10"}, "redisOperationTimeoutSeconds", "at least 30"),
+    ({"corosyncTokenMs": "50"}, "corosyncTokenMs", "at least 200"),
+    ({"corosyncTokenMs": "600000"}, "corosyncTokenMs", "at most 120000"),
+    ({"priorityFencingDelaySeconds": "3600"}, "priorityFencingDelaySeconds", "at most 600"),
+    ({"clusterReadyTimeoutSeconds": "10"}, "clusterReadyTimeoutSeconds", "at least 60"),
+    ({"redisPort": "70000"}, "redisPort", "at most 65535"),
+    ({"redisPort": "0"}, "redisPort", "at least 1"),
     ({"redisPort": "2224"}, "redisPort", "pcsd"),
+    ({"redisPort": "22"}, "redisPort", "sshd"),
+    ({"redisPort": "1229"}, "redisPort", "fence_virt"),
+    ({"redisPort": "5403"}, "redisPort", "corosync-qnetd"),
+    ({"redisPort": "5405"}, "redisPort", "corosync"),
     ({"redisPort": "six"}, "redisPort", "must be an integer"),
     ({"clusterName": ""}, "clusterName", "must be 1-32"),
     ({"clusterName": "x" * 33}, "clusterName", "must be 1-32"),
@@ -111,6 +147,8 @@ BAD = [
     ({"sshPublicKey": "not a key"}, "sshPublicKey", "not an OpenSSH public key"),
     ({"sshPrivateKey": None}, "sshPrivateKey", "required"),
     ({"sshPrivateKey": "hunter2-plain"}, "sshPrivateKey", "does not look like"),
+    ({"sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n"},
+     "sshPrivateKey", "not an unencrypted OpenSSH or PEM"),
     ({"haclusterPassword": None}, "haclusterPassword", "required"),
     ({"haclusterPassword": "short"}, "haclusterPassword", "at least 8"),
     ({"haclusterPassword": "two\nlines-long-enough"}, "haclusterPassword", "single line"),
@@ -135,16 +173,16 @@ BAD = [
     ({"vipMonitorIntervalSeconds": "0"}, "vipMonitorIntervalSeconds", "at least 1"),
     ({"redisPromotedMonitorIntervalSeconds": "-3"}, "redisPromotedMonitorIntervalSeconds", "at least 1"),
     ({"redisUnpromotedMonitorIntervalSeconds": "3"}, "redisUnpromotedMonitorIntervalSeconds", "must differ"),
-    ({"monitorTimeoutSeconds": "0"}, "monitorTimeoutSeconds", "at least 1"),
-    ({"redisOperationTimeoutSeconds": "0"}, "redisOperationTimeoutSeconds", "at least 1"),
-    ({"migrationThreshold": "-1"}, "migrationThreshold", "at least 0"),
+    ({"monitorTimeoutSeconds": "0"}, "monitorTimeoutSeconds", "at least 5"),
+    ({"redisOperationTimeoutSeconds": "0"}, "redisOperationTimeoutSeconds", "at least 30"),
+    ({"migrationThreshold": "-1"}, "migrationThreshold", "at least 1"),
     ({"failureTimeoutSeconds": "-1"}, "failureTimeoutSeconds", "at least 0"),
     ({"resourceStickiness": "-1"}, "resourceStickiness", "at least 0"),
-    ({"corosyncTokenMs": "0"}, "corosyncTokenMs", "at least 1"),
+    ({"corosyncTokenMs": "0"}, "corosyncTokenMs", "at least 200"),
     ({"loadThresholdPercent": "0"}, "loadThresholdPercent", "at least 1"),
     ({"corosyncConsensusMs": "1000"}, "corosyncConsensusMs", "at least 1.2"),
-    ({"readyTimeoutSeconds": "0"}, "readyTimeoutSeconds", "at least 1"),
-    ({"clusterReadyTimeoutSeconds": "0"}, "clusterReadyTimeoutSeconds", "at least 1"),
+    ({"readyTimeoutSeconds": "0"}, "readyTimeoutSeconds", "at least 60"),
+    ({"clusterReadyTimeoutSeconds": "0"}, "clusterReadyTimeoutSeconds", "at least 60"),
     ({"networkCreate": "maybe"}, "networkCreate", "true or false"),
     ({"quorumDevice": "qnetd.example.net"}, "quorumDevice", "one of none, hypervisor"),
     ({"quorumDevice": "hypervisor", "quorumDeviceAddress": "hv1"}, "quorumDeviceAddress", "not an IPv4 address"),
@@ -168,6 +206,13 @@ def test_bad_value_is_refused_naming_the_key(load: Callable[..., Settings], over
     for value in overrides.values():
         if value and key in ("haclusterPassword", "redisPassword", "sshPrivateKey"):
             assert value not in message, "a secret value was echoed in the error"
+
+
+def test_redis_open_to_everyone_is_allowed_but_warned_about(load: Callable[..., Settings]) -> None:
+    assert load().warnings == ()
+    settings = load(clientNetworks=json.dumps(["0.0.0.0/0"]))
+    assert settings.client_networks == ("0.0.0.0/0",)
+    assert len(settings.warnings) == 1 and "open to every address" in settings.warnings[0]
 
 
 def test_gateway_may_differ_on_an_existing_network(load: Callable[..., Settings]) -> None:
