@@ -18,9 +18,14 @@ command -v fence_virtd >/dev/null || {
   echo "error: fence_virtd is not installed on this hypervisor (apt install fence-virtd / dnf install fence-virtd fence-virtd-libvirt fence-virtd-multicast)" >&2
   exit 1
 }
-bridge="$(virsh -c "$uri" net-info "$network" | awk '$1 == "Bridge:" {print $2}')"
-[[ -n "$bridge" ]] || { echo "error: libvirt network $network on $uri has no bridge" >&2; exit 1; }
-module_path="$(dirname "$(find /usr/lib64 /usr/lib -name multicast.so -path '*fence-virt*' -print -quit 2>/dev/null)")"
+bridge="$(virsh -c "$uri" net-info "$network" | awk '$1 == "Bridge:" {print $2}')" || true
+[[ -n "$bridge" ]] || { echo "error: libvirt network $network on $uri has no bridge (networkName, libvirtUri)" >&2; exit 1; }
+listener="$(find /usr/lib64 /usr/lib -name multicast.so -path '*fence-virt*' -print -quit 2>/dev/null)"
+[[ -n "$listener" ]] || {
+  echo "error: fence_virtd's multicast listener (multicast.so) is not installed (apt install fence-virtd / dnf install fence-virtd-multicast)" >&2
+  exit 1
+}
+module_path="$(dirname "$listener")"
 # Each value goes between double quotes in fence_virt.conf, whose parser has no escapes: refuse
 # one that could end the string or add configuration (the program validates libvirtUri too).
 for value in "$uri" "$bridge" "$module_path"; do

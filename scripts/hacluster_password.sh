@@ -7,13 +7,15 @@ set -euo pipefail
 IFS= read -r password
 changes=()
 
-# Compare against the current hash instead of rewriting it, so a re-run changes nothing.
-# The hash and the password go to python on stdin: neither appears in ps output.
-current_hash="$(getent shadow hacluster | cut -d: -f2)"
-if ! printf '%s\n%s' "$current_hash" "$password" | python3 -W ignore -c '
-import crypt, sys
-stored, candidate = sys.stdin.read().split("\n", 1)
-sys.exit(0 if stored[:1] not in ("", "!", "*") and crypt.crypt(candidate, stored) == stored else 1)
+# Compare against the current hash instead of rewriting it, so a re-run changes nothing. Perl's
+# crypt() is the system's libcrypt (every hash scheme the node's passwd uses, yescrypt included;
+# Python 3.13 dropped its crypt module). The hash and the password reach perl on stdin: neither
+# appears in ps output.
+current_hash="$(getent shadow hacluster | cut -d: -f2 || true)"
+if ! printf '%s\n%s' "$current_hash" "$password" | perl -e '
+  chomp(my $stored = <STDIN>);
+  my $candidate = do { local $/; <STDIN> };
+  exit(($stored ne "" && $stored !~ /^[!*]/ && crypt($candidate, $stored) eq $stored) ? 0 : 1);
 '; then
   printf 'hacluster:%s\n' "$password" | chpasswd
   changes+=("set hacluster password")

@@ -13,7 +13,8 @@ set -euo pipefail
 debian_packages=(pcs pacemaker pacemaker-cli-utils corosync corosync-qdevice fence-agents fence-virt resource-agents
                  redis-server redis-tools firewalld netbase ipset iptables libxml2-utils
                  net-tools python3)
-rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents redis firewalld python3)
+rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents redis firewalld python3
+               perl-interpreter)
 
 if [[ "$1" == "--list" ]]; then
   packages_var="${2}_packages[@]"

@@ -7,7 +7,7 @@
 # Usage: quorum_device.sh QNETD_ADDRESS HEURISTIC WAIT_SECONDS
 set -euo pipefail
 address="$1" heuristic="$2" wait_s="$3"
-conf="${COROSYNC_CONF:-/etc/corosync/corosync.conf}"
+conf=/etc/corosync/corosync.conf
 
 has_device() {
   # The only "device {" section corosync.conf has is the quorum device's.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,13 +61,3 @@ def load(config: dict[str, str]) -> Callable[..., Settings]:
 @pytest.fixture
 def settings(load: Callable[..., Settings]) -> Settings:
     return load()
-
-
-def path_with_stubs(tmp_path: Path, stubs: dict[str, str]) -> str:
-    """A PATH whose first folder holds a bash stand-in per command name (name -> script body)."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    for name, body in stubs.items():
-        (folder / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
-        (folder / name).chmod(0o755)
-    return f"{folder}:{os.environ['PATH']}"

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""firewall-cmd: zones' services, ports and rich rules, permanent and runtime, in
+$STAND_IN_STATE/firewalld.json; running while systemd has firewalld active. Rich rules are
+compared and listed in firewalld's canonical form (every value quoted)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+from tests.unit.stand_ins._lib import STATE, called
+
+
+def canonical(rule: str) -> str:
+    tokens = []
+    for token in shlex.split(rule):
+        key, equals, value = token.partition("=")
+        tokens.append(f'{key}="{value}"' if equals else token)
+    return " ".join(tokens)
+
+
+def main(args: list[str]) -> int:
+    called("firewall-cmd", args)
+    path = STATE / "firewalld.json"
+    config = json.loads(path.read_text()) if path.exists() else {"permanent": {}, "runtime": {}}
+    running = (STATE / "systemd" / "active" / "firewalld").exists()
+    options = [arg for arg in args if arg not in ("--quiet", "-q")]
+    quiet = len(options) != len(args)
+    layer = "permanent" if "--permanent" in options else "runtime"
+    zone = next((arg.split("=", 1)[1] for arg in options if arg.startswith("--zone=")), "public")
+    action = next(arg for arg in options if arg not in ("--permanent",) and not arg.startswith("--zone="))
+    if action == "--state":
+        if not quiet:
+            print("running" if running else "not running")
+        return 0 if running else 252
+    if not running:
+        sys.stderr.write("FirewallD is not running\n")
+        return 252
+    name, _, value = action.partition("=")
+    if name == "--get-default-zone":
+        print("public")
+        return 0
+    if name == "--get-zone-of-interface":
+        zones = config.get("interfaces", {})
+        if value in zones:
+            print(zones[value])
+            return 0
+        print("no zone")
+        return 2
+    if name == "--reload":
+        config["runtime"] = json.loads(json.dumps(config["permanent"]))
+        path.write_text(json.dumps(config))
+        return 0
+    entries = config[layer].setdefault(zone, {"services": [], "ports": [], "rich": []})
+    kind, verb = {"--query-service": ("services", "query"), "--add-service": ("services", "add"),
+                  "--remove-service": ("services", "remove"), "--query-port": ("ports", "query"),
+                  "--add-port": ("ports", "add"), "--remove-port": ("ports", "remove"),
+                  "--query-rich-rule": ("rich", "query"), "--add-rich-rule": ("rich", "add"),
+                  "--remove-rich-rule": ("rich", "remove"), "--list-rich-rules": ("rich", "list")}[name]
+    if kind == "rich" and verb != "list":
+        value = canonical(value)
+    if verb == "list":
+        print("\n".join(entries[kind]))
+        return 0
+    present = value in entries[kind]
+    if verb == "query":
+        if not quiet:
+            print("yes" if present else "no")
+        return 0 if present else 1
+    if verb == "add" and not present:
+        entries[kind].append(value)
+    if verb == "remove" and present:
+        entries[kind].remove(value)
+    path.write_text(json.dumps(config))
+    return 0
+
+
+sys.exit(main(sys.argv[1:]))

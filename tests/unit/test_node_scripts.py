@@ -1,0 +1,552 @@
+"""The node scripts, each run in a sandboxed node (tests/unit/sandbox.py) against stand-in
+commands: the first run does the real action with the right arguments, a second run changes
+nothing and says `no change`, a failing command fails the script with a message that says what
+to check, and a readiness check reports ready only when what it checks holds."""
+
+from __future__ import annotations
+
+import stat
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
+from components.redis_conf import render_redis_conf
+from components.settings import Settings
+from tests.unit.conftest import HACLUSTER_PASSWORD, REDIS_PASSWORD
+from tests.unit.sandbox import Node
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    node = Node(tmp_path)
+    yield node
+    node.end_daemons()
+
+
+def mode(path: Path) -> str:
+    return oct(stat.S_IMODE(path.stat().st_mode))
+
+
+# -- hacluster_password.sh --------------------------------------------------------------------
+
+def test_hacluster_password_is_set_once_and_pcsd_started(node: Node) -> None:
+    node.set("shadow", "hacluster:!:19000:0:99999:7:::\n")
+    first = node.run("hacluster_password.sh", stdin=HACLUSTER_PASSWORD + "\n")
+    assert first.returncode == 0, first.stderr
+    assert first.report == "changed: set hacluster password enabled pcsd started pcsd"
+    shadow_hash = (node.state / "shadow").read_text().split(":")[1]
+    assert shadow_hash.startswith("$y$") and HACLUSTER_PASSWORD not in shadow_hash
+    # The password went to chpasswd on stdin, never as an argument.
+    assert node.calls("chpasswd") == [["chpasswd"]]
+    assert not any(HACLUSTER_PASSWORD in "".join(call) for call in node.calls())
+
+    second = node.run("hacluster_password.sh", stdin=HACLUSTER_PASSWORD + "\n")
+    assert second.report == "no change: hacluster password set, pcsd running"
+    assert len(node.calls("chpasswd")) == 1
+
+    # Another password is a change again: the hash is compared, not just present.
+    third = node.run("hacluster_password.sh", stdin="another-password-1\n")
+    assert third.report == "changed: set hacluster password"
+
+
+def test_hacluster_password_fails_when_chpasswd_does(node: Node) -> None:
+    node.fail("chpasswd", "", "chpasswd: (user hacluster) pam_chauthtok() failed, error: Authentication token manipulation error")
+    ran = node.run("hacluster_password.sh", stdin=HACLUSTER_PASSWORD + "\n")
+    assert ran.returncode != 0
+    assert "pam_chauthtok() failed" in ran.stderr
+    assert not (node.state / "systemd" / "active" / "pcsd").exists()
+
+
+# -- fence_key.sh ----------------------------------------------------------------------------
+
+def test_fence_key_is_written_0600_once(node: Node) -> None:
+    first = node.run("fence_key.sh", stdin="k" * 48)
+    assert first.report == "changed: wrote /etc/cluster/fence_xvm.key", first.stderr
+    key = node.upper("/etc/cluster/fence_xvm.key")
+    assert key.read_text() == "k" * 48 and mode(key) == "0o600"
+    assert node.run("fence_key.sh", stdin="k" * 48).report == "no change: /etc/cluster/fence_xvm.key holds the cluster's key"
+    assert node.run("fence_key.sh", stdin="x" * 48).report == "changed: wrote /etc/cluster/fence_xvm.key"
+
+
+def test_fence_key_refuses_an_empty_key(node: Node) -> None:
+    ran = node.run("fence_key.sh", stdin="")
+    assert ran.returncode == 1 and "no fence key on stdin" in ran.stderr
+    assert not node.exists("/etc/cluster/fence_xvm.key")
+
+
+# -- redis_config.sh -------------------------------------------------------------------------
+
+def test_redis_config_is_written_0640_for_redis_and_the_service_handed_to_pacemaker(node: Node,
+                                                                                   settings: Settings) -> None:
+    conf = render_redis_conf(settings, settings.nodes[0])
+    for unit in ("redis-server.service",):
+        node.set(f"systemd/units/{unit}")
+        node.set(f"systemd/enabled/{unit}")
+        node.set(f"systemd/active/{unit}")
+    first = node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=conf)
+    assert first.report == ("changed: wrote /etc/redis/redis.conf allowed non-local bind disabled redis-server.service "
+                            "stopped redis-server.service"), first.stderr
+    written = node.upper("/etc/redis/redis.conf")
+    assert written.read_text() == conf
+    assert mode(written) == "0o640" and written.group() == "redis" and written.owner() == "root"
+    assert node.upper("/etc/sysctl.d/90-redis-ha.conf").read_text() == "net.ipv4.ip_nonlocal_bind = 1\n"
+    assert node.calls("sysctl")[-1] == ["sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1"]
+    assert not (node.state / "systemd/enabled/redis-server.service").exists()
+
+    second = node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=conf)
+    assert second.report == "no change: /etc/redis/redis.conf up to date, distribution service disabled"
+
+
+def test_a_new_redis_password_under_a_running_server_says_how_it_takes_effect(node: Node, load: Callable[..., Settings]) -> None:
+    node.set("running/redis-server")
+    node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=render_redis_conf(load(), load().nodes[0]))
+    changed = load(redisPassword="another-long-redis-pw")
+    ran = node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=render_redis_conf(changed, changed.nodes[0]))
+    assert "pcs resource restart redis-clone" in ran.stdout
+    assert ran.report == "changed: wrote /etc/redis/redis.conf"
+
+
+# -- firewall_cluster.sh / firewall_redis.sh --------------------------------------------------
+
+def rich_rules(node: Node, layer: str = "permanent") -> list[str]:
+    import json
+    return sorted(json.loads((node.state / "firewalld.json").read_text())[layer]["public"]["rich"])
+
+
+def test_cluster_firewall_opens_ssh_ha_and_fence_replies_from_the_hypervisor_only(node: Node) -> None:
+    first = node.run("firewall_cluster.sh", "192.168.150.1")
+    assert first.report == ("changed: enabled firewalld started firewalld opened ssh opened high-availability "
+                            "opened 1229/tcp to 192.168.150.1"), first.stderr
+    assert rich_rules(node) == ['rule family="ipv4" source address="192.168.150.1" port port="1229" protocol="tcp" accept']
+    # Applied, not only saved.
+    assert rich_rules(node, "runtime") == rich_rules(node)
+    node.forget_calls()
+    second = node.run("firewall_cluster.sh", "192.168.150.1")
+    assert second.report == "no change: firewalld running with ssh and high-availability and fence_xvm open"
+    assert ["firewall-cmd", "--quiet", "--reload"] not in node.calls("firewall-cmd")
+
+
+def test_redis_port_opens_to_exactly_the_listed_networks_and_closes_to_the_rest(node: Node) -> None:
+    node.set("systemd/active/firewalld")
+    first = node.run("firewall_redis.sh", 6379, "192.168.150.0/24", "10.20.0.0/16")
+    assert first.report.startswith("changed:") and first.returncode == 0, first.stderr
+    assert rich_rules(node) == [
+        'rule family="ipv4" source address="10.20.0.0/16" port port="6379" protocol="tcp" accept',
+        'rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept']
+    assert rich_rules(node, "runtime") == rich_rules(node)
+    assert node.run("firewall_redis.sh", 6379, "192.168.150.0/24", "10.20.0.0/16").report == (
+        "no change: Redis port 6379 open to 192.168.150.0/24 10.20.0.0/16 only")
+    # A network no longer listed is closed.
+    third = node.run("firewall_redis.sh", 6379, "192.168.150.0/24")
+    assert "closed: " in third.stdout and "10.20.0.0/16" in third.stdout
+    assert rich_rules(node) == ['rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept']
+
+
+def test_redis_firewall_fails_when_firewalld_is_down(node: Node) -> None:
+    ran = node.run("firewall_redis.sh", 6379, "192.168.150.0/24")
+    assert ran.returncode != 0 and "FirewallD is not running" in ran.stderr
+
+
+# -- cluster_properties.sh -------------------------------------------------------------------
+
+def test_properties_are_set_only_when_they_differ(node: Node) -> None:
+    wanted = ["stonith-enabled=true", "load-threshold=400%", "priority-fencing-delay=10s"]
+    first = node.run("cluster_properties.sh", *wanted)
+    assert first.report == "changed: " + " ".join(wanted), first.stderr
+    assert [call[1:] for call in node.calls("pcs")] == [["property", "set", pair] for pair in wanted]
+    node.forget_calls()
+    assert node.run("cluster_properties.sh", *wanted).report == "no change: cluster properties " + " ".join(wanted)
+    assert node.calls("pcs") == []
+    assert node.run("cluster_properties.sh", "load-threshold=250%").report == "changed: load-threshold=250%"
+
+
+def test_properties_fail_when_pcs_does(node: Node) -> None:
+    node.fail("pcs", "property set", "Error: unable to get cib")
+    ran = node.run("cluster_properties.sh", "stonith-enabled=true")
+    assert ran.returncode != 0 and "unable to get cib" in ran.stderr
+
+
+# -- cib_apply.sh / cib_remove.sh ------------------------------------------------------------
+
+def live_cib(node: Node) -> ET.Element:
+    return ET.parse(node.state / "cib.xml").getroot()
+
+
+def test_resources_are_pushed_once_and_then_left_alone(node: Node, settings: Settings) -> None:
+    plan = serialise(resource_plan(settings))
+    first = node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=plan)
+    assert first.report == "changed: pushed resources and constraints for vip redis fence-xvm", first.stderr
+    cib = live_cib(node)
+    assert [element.get("id") for element in cib.findall("configuration/resources/*")] == ["fence-xvm", "vip", "redis-clone"]
+    redis = cib.find(".//primitive[@id='redis']")
+    assert redis is not None and redis.get("type") == "redis"
+    parameters = {nv.get("name"): nv.get("value") for nv in redis.find("instance_attributes")}  # type: ignore[union-attr]
+    assert parameters["wait_last_known_master"] == "true"
+    assert {element.tag for element in cib.findall("configuration/constraints/*")} == {"rsc_colocation", "rsc_order"}
+    # Built in a copy, then pushed as a difference against the live CIB.
+    assert node.calls("pcs")[-1][1:3] == ["cluster", "cib-push"] and "diff-against=" in node.calls("pcs")[-1][-1]
+
+    node.forget_calls()
+    second = node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=plan)
+    assert second.report == "no change: resources and constraints for vip redis fence-xvm as planned"
+    assert not any(call[1:3] == ["cluster", "cib-push"] for call in node.calls("pcs"))
+
+
+def test_a_changed_plan_is_pushed(node: Node, load: Callable[..., Settings]) -> None:
+    node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=serialise(resource_plan(load())))
+    ran = node.run("cib_apply.sh", *OWNED_RESOURCES,
+                   stdin=serialise(resource_plan(load(redisPromotedMonitorIntervalSeconds="5"))))
+    assert ran.report.startswith("changed: pushed")
+    assert live_cib(node).find(".//op[@name='monitor'][@interval='5s']") is not None
+
+
+def test_a_plan_pcs_refuses_fails_the_step_and_pushes_nothing(node: Node, settings: Settings) -> None:
+    node.fail("pcs", "resource create vip", "Error: Agent 'ocf:heartbeat:IPaddr2' is not installed or does not provide "
+                                            "valid metadata")
+    ran = node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=serialise(resource_plan(settings)))
+    assert ran.returncode != 0 and "is not installed" in ran.stderr
+    assert not any(call[1:3] == ["cluster", "cib-push"] for call in node.calls("pcs"))
+
+
+def test_cib_remove_deletes_the_resources_and_their_constraints(node: Node, settings: Settings) -> None:
+    node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=serialise(resource_plan(settings)))
+    ran = node.run("cib_remove.sh", *OWNED_RESOURCES)
+    assert ran.report == "changed: deleted vip deleted redis deleted fence-xvm", ran.stderr
+    cib = live_cib(node)
+    assert cib.findall("configuration/resources/*") == [] and cib.findall("configuration/constraints/*") == []
+    assert node.run("cib_remove.sh", *OWNED_RESOURCES).report == "no change: none of vip redis fence-xvm exists"
+
+
+# -- cluster_auth.sh -------------------------------------------------------------------------
+
+def test_pcs_authenticates_to_both_nodes_once(node: Node) -> None:
+    node.set("pcsd/password", HACLUSTER_PASSWORD)
+    args = ("redis-1", "192.168.150.11", "redis-2", "192.168.150.12")
+    first = node.run("cluster_auth.sh", *args, stdin=HACLUSTER_PASSWORD + "\n")
+    assert first.report == "changed: authenticated pcs to redis-1 and redis-2", first.stderr
+    assert node.calls("pcs")[-1][1:] == ["host", "auth", "redis-1", "addr=192.168.150.11", "redis-2",
+                                          "addr=192.168.150.12", "-u", "hacluster"]
+    assert node.run("cluster_auth.sh", *args, stdin=HACLUSTER_PASSWORD + "\n").report == (
+        "no change: pcs already authenticated to redis-1 and redis-2")
+
+
+def test_a_wrong_hacluster_password_fails_auth(node: Node) -> None:
+    node.set("pcsd/password", HACLUSTER_PASSWORD)
+    ran = node.run("cluster_auth.sh", "redis-1", "192.168.150.11", "redis-2", "192.168.150.12", stdin="wrong-password\n")
+    assert ran.returncode != 0 and "Username and/or password is incorrect" in ran.stderr
+
+
+# -- cluster_node_prepare.sh / cluster_setup.sh / cluster_destroy.sh --------------------------
+
+SETUP = ("redis-ha", "redis-1", "192.168.150.11", "redis-2", "192.168.150.12", 1000, 1200, 60)
+
+
+def test_a_placeholder_cluster_is_cleared_and_ours_is_left_alone(node: Node) -> None:
+    node.write("/etc/corosync/corosync.conf", "totem {\n    cluster_name: debian\n}\n")
+    node.set("systemd/active/corosync")
+    first = node.run("cluster_node_prepare.sh", "redis-ha")
+    assert first.report == "changed: removed the placeholder cluster configuration and stopped its services", first.stderr
+    assert node.calls("pcs")[-1] == ["pcs", "cluster", "destroy"]
+    assert node.run("cluster_node_prepare.sh", "redis-ha").report == (
+        "no change: no cluster configuration and no cluster services running")
+    node.run("cluster_setup.sh", *SETUP)
+    node.forget_calls()
+    assert node.run("cluster_node_prepare.sh", "redis-ha").report == "no change: node belongs to cluster redis-ha"
+    assert node.calls("pcs") == []
+
+
+def test_the_cluster_is_formed_started_and_then_left_alone(node: Node) -> None:
+    first = node.run("cluster_setup.sh", *SETUP)
+    assert first.report == "changed: created cluster redis-ha started cluster on redis-1 and redis-2", first.stderr
+    conf = node.upper("/etc/corosync/corosync.conf").read_text()
+    assert "cluster_name: redis-ha" in conf and "token: 1000" in conf and "consensus: 1200" in conf
+    verbs = [call[1:3] for call in node.calls("pcs")]
+    assert verbs == [["cluster", "setup"], ["cluster", "authkey"], ["cluster", "sync"], ["cluster", "start"]]
+    assert "--corosync_conf" in node.calls("pcs")[0]
+    node.forget_calls()
+    assert node.run("cluster_setup.sh", *SETUP).report == "no change: cluster redis-ha formed by redis-1 and redis-2"
+    assert node.calls("pcs") == []
+
+
+def test_new_totem_timing_is_applied_in_place(node: Node) -> None:
+    node.run("cluster_setup.sh", *SETUP)
+    node.set("systemd/active/corosync")
+    ran = node.run("cluster_setup.sh", *SETUP[:5], 3000, 3600, 60)
+    assert ran.report == "changed: set totem token=3000 consensus=3600", ran.stderr
+    assert [call[1:] for call in node.calls("pcs")][-2:] == [
+        ["cluster", "config", "update", "totem", "token=3000", "consensus=3600"], ["cluster", "reload", "corosync"]]
+
+
+def test_a_failed_hand_out_fails_setup_and_leaves_no_half_made_cluster(node: Node) -> None:
+    node.fail("pcs", "cluster sync", "Error: redis-2: Connection timeout")
+    ran = node.run("cluster_setup.sh", *SETUP)
+    assert ran.returncode == 1
+    assert "handing the corosync authkey and configuration to redis-1 and redis-2 failed" in ran.stderr
+    # Gone, so the next run starts over instead of taking it for a formed cluster.
+    assert not node.exists("/etc/corosync/corosync.conf")
+
+
+def test_cluster_destroy_destroys_only_our_cluster(node: Node) -> None:
+    assert node.run("cluster_destroy.sh", "redis-ha").report == "no change: cluster redis-ha is not configured here"
+    node.run("cluster_setup.sh", *SETUP)
+    ran = node.run("cluster_destroy.sh", "redis-ha")
+    assert ran.report == "changed: destroyed cluster redis-ha" and node.calls("pcs")[-1][1:] == ["cluster", "destroy", "--all"]
+
+
+# -- check_redis_ha.sh / wait_ready.sh (readiness) -------------------------------------------
+
+ROLE_MASTER = "master\r\n1234\r\nredis-1\r\n6379\r\n1234\r\n"
+REPLICATION_ONLINE = ("# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
+                      "slave0:ip=192.168.150.11,port=6379,state=online,offset=1234,lag=0\r\n")
+
+
+def test_ready_only_with_a_master_on_the_vip_and_an_online_replica(node: Node) -> None:
+    node.set("redis/ROLE", ROLE_MASTER)
+    node.set("redis/INFO", REPLICATION_ONLINE)
+    ready = node.run("check_redis_ha.sh", "192.168.150.10", 6379, 10, stdin=REDIS_PASSWORD + "\n")
+    assert ready.returncode == 0, ready.stderr
+    assert ready.report == ("ready: 192.168.150.10:6379 is master on redis-2; replica "
+                            "ip=192.168.150.11,port=6379,state=online,offset=1234,lag=0")
+    # The password reached redis-cli through its environment (REDISCLI_AUTH), not its arguments.
+    assert set((node.state / "redis-auth").read_text().split()) == {REDIS_PASSWORD}
+    assert not any(REDIS_PASSWORD in "".join(call) for call in node.calls())
+
+
+@pytest.mark.parametrize(("role", "replication"), [
+    ("slave\r\n", REPLICATION_ONLINE),
+    (ROLE_MASTER, REPLICATION_ONLINE.replace("state=online", "state=wait_bgsave")),
+    (ROLE_MASTER, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+])
+def test_not_ready_is_an_error_that_says_what_was_seen(node: Node, role: str, replication: str) -> None:
+    node.set("redis/ROLE", role)
+    node.set("redis/INFO", replication)
+    ran = node.run("check_redis_ha.sh", "192.168.150.10", 6379, 1, stdin=REDIS_PASSWORD + "\n")
+    assert ran.returncode == 1
+    assert "not a master with an online replica after 1s (last: role=" in ran.stderr
+
+
+def test_wait_ready_waits_for_cloud_init_and_reports_its_failure(node: Node) -> None:
+    assert node.run("wait_ready.sh", 60).report == "ready: cloud-init done on redis-1"
+    assert node.calls("cloud-init")[0][1:] == ["status", "--wait"]
+    node.set("cloud-init", "1")
+    failed = node.run("wait_ready.sh", 60)
+    assert failed.returncode == 1 and "cloud-init failed on redis-1" in failed.stderr
+    assert "Cloud-init failed in the stand-in" in failed.stderr
+
+
+# -- fence_virtd_setup.sh / fence_virtd_remove.sh (the hypervisor) ---------------------------
+
+FENCE_KEY = "f" * 48
+
+
+def hypervisor(node: Node) -> None:
+    node.set("virsh/redis-ha", "virbr7")
+    node.write("/usr/lib/x86_64-linux-gnu/fence-virt/multicast.so", "")
+
+
+def test_fence_virtd_listens_on_the_bridge_with_the_key_and_is_undone(node: Node) -> None:
+    hypervisor(node)
+    node.write("/etc/fence_virt.conf", "# the host's own\n")
+    first = node.run("fence_virtd_setup.sh", "redis-ha", "qemu:///system", stdin=FENCE_KEY)
+    assert first.returncode == 0, first.stderr
+    assert first.report.startswith("changed: kept the previous /etc/fence_virt.conf as /etc/fence_virt.conf.redis-ha-orig "
+                                   "wrote /etc/fence_virt.conf (interface virbr7) wrote /etc/cluster/fence_xvm.key "
+                                   "started fence_virtd (pid ")
+    conf = node.upper("/etc/fence_virt.conf").read_text()
+    assert 'interface = "virbr7";' in conf and 'uri = "qemu:///system";' in conf
+    assert 'module_path = "/usr/lib/x86_64-linux-gnu/fence-virt";' in conf
+    key = node.upper("/etc/cluster/fence_xvm.key")
+    assert key.read_text() == FENCE_KEY and mode(key) == "0o600"
+    assert node.run("fence_virtd_setup.sh", "redis-ha", "qemu:///system", stdin=FENCE_KEY).report == (
+        "no change: fence_virtd serving redis-ha (virbr7) with the cluster's key")
+
+    removed = node.run("fence_virtd_remove.sh")
+    assert removed.report == ("changed: stopped fence_virtd removed /etc/cluster/fence_xvm.key restored "
+                              "/etc/fence_virt.conf"), removed.stderr
+    assert node.seen("/etc/fence_virt.conf").read_text() == "# the host's own\n"
+    assert node.run("fence_virtd_remove.sh").report == "no change: no fence_virtd set up by redis-ha"
+
+
+def test_fence_virtd_setup_refuses_a_value_that_would_break_out_of_its_quotes(node: Node) -> None:
+    hypervisor(node)
+    ran = node.run("fence_virtd_setup.sh", "redis-ha", 'qemu:///system"; } listeners { x { y = "', stdin=FENCE_KEY)
+    assert ran.returncode == 1 and "refusing to write" in ran.stderr
+    assert not node.exists("/etc/fence_virt.conf")
+
+
+def test_fence_virtd_setup_names_what_is_missing(node: Node) -> None:
+    ran = node.run("fence_virtd_setup.sh", "redis-ha", "qemu:///system", stdin=FENCE_KEY)
+    assert ran.returncode == 1 and "libvirt network redis-ha on qemu:///system has no bridge" in ran.stderr
+    node.set("virsh/redis-ha", "virbr7")
+    if not list(Path("/usr/lib").glob("*/fence-virt/multicast.so")):
+        ran = node.run("fence_virtd_setup.sh", "redis-ha", "qemu:///system", stdin=FENCE_KEY)
+        assert ran.returncode == 1 and "multicast.so) is not installed" in ran.stderr
+
+
+# -- qnetd_setup.sh / qnetd_remove.sh (the hypervisor) ---------------------------------------
+
+def test_qnetd_serves_the_cluster_and_prints_the_same_bundle_every_run(node: Node) -> None:
+    node.set("addresses", "192.168.150.1\n")
+    first = node.run("qnetd_setup.sh", "redis-ha", "192.168.150.1")
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines()[-1] == (
+        "changed: created qnetd's CA in /etc/corosync/qnetd/nssdb signed a client certificate for cluster redis-ha "
+        "started corosync-qnetd on 192.168.150.1:5403")
+    # stdout is only the bundle the nodes take: qnetd's CA and the cluster's certificate and key.
+    assert first.stdout.startswith("-----BEGIN CERTIFICATE-----") and "-----BEGIN CLUSTER PKCS12-----" in first.stdout
+    assert mode(node.upper("/etc/corosync/qnetd/redis-ha/redis-ha/cluster.p12")) == "0o600"
+    second = node.run("qnetd_setup.sh", "redis-ha", "192.168.150.1")
+    assert second.stderr.strip().splitlines()[-1] == "no change: corosync-qnetd serving cluster redis-ha on 192.168.150.1"
+    assert second.stdout == first.stdout
+
+    removed = node.run("qnetd_remove.sh", "redis-ha")
+    assert removed.report == "changed: removed cluster redis-ha's client certificate stopped corosync-qnetd", removed.stderr
+    assert node.run("qnetd_remove.sh", "redis-ha").report == (
+        "no change: no qnetd set up by redis-ha for cluster redis-ha")
+
+
+def test_qnetd_setup_refuses_an_address_that_is_not_the_hypervisors(node: Node) -> None:
+    ran = node.run("qnetd_setup.sh", "redis-ha", "192.168.150.12")
+    assert ran.returncode == 1
+    assert "192.168.150.12 (quorumDeviceAddress) is not an address of this hypervisor" in ran.stderr
+
+
+# -- qdevice_node.sh / qdevice_node_remove.sh ------------------------------------------------
+
+def bundle(node: Node) -> str:
+    node.set("addresses", "192.168.150.1\n")
+    return node.run("qnetd_setup.sh", "redis-ha", "192.168.150.1").stdout
+
+
+def test_the_node_imports_qnetd_certificates_and_the_vip_heuristic_once(node: Node) -> None:
+    certificates = bundle(node)
+    first = node.run("qdevice_node.sh", "192.168.150.10", "/usr/local/sbin/redis-ha-holds-vip", stdin=certificates)
+    assert first.report == ("changed: wrote /usr/local/sbin/redis-ha-holds-vip imported qnetd's CA and the cluster "
+                            "certificate into /etc/corosync/qdevice/net/nssdb"), first.stderr
+    heuristic = node.upper("/usr/local/sbin/redis-ha-holds-vip")
+    assert mode(heuristic) == "0o755" and "ip -o -4 addr show to 192.168.150.10/32" in heuristic.read_text()
+    database = node.upper("/etc/corosync/qdevice/net/nssdb")
+    assert (database / "QNet CA").exists() and (database / "Cluster Cert").exists()
+    assert node.run("qdevice_node.sh", "192.168.150.10", "/usr/local/sbin/redis-ha-holds-vip",
+                    stdin=certificates).report == "no change: qdevice certificates and heuristic for VIP 192.168.150.10 in place"
+
+    node.set("systemd/active/corosync-qdevice")
+    removed = node.run("qdevice_node_remove.sh", "/usr/local/sbin/redis-ha-holds-vip")
+    assert removed.report == ("changed: stopped corosync-qdevice removed /etc/corosync/qdevice/net/nssdb removed "
+                              "/usr/local/sbin/redis-ha-holds-vip"), removed.stderr
+    assert node.run("qdevice_node_remove.sh", "/usr/local/sbin/redis-ha-holds-vip").report == (
+        "no change: no quorum device client on this node")
+
+
+def test_the_node_refuses_a_bundle_without_certificates(node: Node) -> None:
+    ran = node.run("qdevice_node.sh", "192.168.150.10", "/usr/local/sbin/redis-ha-holds-vip", stdin="nothing\n")
+    assert ran.returncode == 1 and "stdin holds no qnetd CA certificate" in ran.stderr
+
+
+# -- quorum_device.sh / quorum_device_remove.sh ---------------------------------------------
+
+VOTING = ("    Nodeid      Votes    Qdevice Name\n         1          1    A,V,NMW redis-1 (local)\n"
+          "         2          1    A,V,NMW redis-2\n         0          1            Qdevice\n")
+
+
+def test_corosync_conf_names_the_device_is_handed_out_and_counted(node: Node) -> None:
+    node.run("cluster_setup.sh", *SETUP)
+    node.set("quorumtool", VOTING)
+    node.forget_calls()
+    first = node.run("quorum_device.sh", "192.168.150.1", "/usr/local/sbin/redis-ha-holds-vip", 60)
+    assert first.report == "changed: corosync.conf names quorum device 192.168.150.1 (ffsplit, VIP heuristic)", first.stderr
+    conf = node.upper("/etc/corosync/corosync.conf").read_text()
+    assert "host: 192.168.150.1" in conf and "two_node" not in conf
+    assert [call[1:3] for call in node.calls("pcs")][-2:] == [["cluster", "sync"], ["cluster", "reload"]]
+    assert node.run("quorum_device.sh", "192.168.150.1", "/usr/local/sbin/redis-ha-holds-vip", 60).report == (
+        "no change: quorum device 192.168.150.1 counted by both nodes")
+
+    removed = node.run("quorum_device_remove.sh", 60)
+    assert removed.report.startswith("changed: corosync-qdevice stopped on every node"), removed.stderr
+    assert "two_node: 1" in node.upper("/etc/corosync/corosync.conf").read_text()
+    assert node.run("quorum_device_remove.sh", 60).report == "no change: corosync.conf names no quorum device"
+
+
+def test_a_device_whose_vote_never_counts_fails_after_the_wait(node: Node) -> None:
+    node.run("cluster_setup.sh", *SETUP)
+    node.set("quorumtool", VOTING.replace("A,V,NMW redis-2", "NA,NV,NMW redis-2"))
+    ran = node.run("quorum_device.sh", "192.168.150.1", "/usr/local/sbin/redis-ha-holds-vip", 1)
+    assert ran.returncode == 1 and "the quorum device's vote is not counted on: redis-2" in ran.stderr
+
+
+def test_a_running_device_is_not_moved_to_another_qnetd(node: Node) -> None:
+    node.run("cluster_setup.sh", *SETUP)
+    node.set("quorumtool", VOTING)
+    node.run("quorum_device.sh", "192.168.150.1", "/usr/local/sbin/redis-ha-holds-vip", 60)
+    ran = node.run("quorum_device.sh", "192.168.150.2", "/usr/local/sbin/redis-ha-holds-vip", 60)
+    assert ran.returncode == 1 and "the running quorum device is 192.168.150.1" in ran.stderr
+    # Only a copy was rendered: no hand-out, no reload, no start.
+    node.forget_calls()
+    node.run("quorum_device.sh", "192.168.150.1", "/usr/local/sbin/redis-ha-holds-vip", 60)
+    assert not any(call[1] == "cluster" for call in node.calls("pcs"))
+
+
+# -- cluster_boot.sh ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("enabled", "start_at_boot", "quorum_device", "changes"), [
+    # A fresh Debian install: corosync-qdevice enabled by its package. Its unit requires corosync,
+    # so left enabled without a device it would start the cluster at boot.
+    (["corosync-qdevice"], "false", "false", "disabled corosync-qdevice"),
+    (["corosync-qdevice"], "false", "true", "disabled corosync-qdevice"),
+    ([], "true", "false", "enabled corosync enabled pacemaker"),
+    (["corosync-qdevice"], "true", "false", "enabled corosync enabled pacemaker disabled corosync-qdevice"),
+    ([], "true", "true", "enabled corosync enabled pacemaker enabled corosync-qdevice"),
+    (["corosync", "pacemaker"], "false", "true", "disabled corosync disabled pacemaker"),
+])
+def test_boot_enables_exactly_the_units_asked_for(node: Node, enabled: list[str], start_at_boot: str,
+                                                  quorum_device: str, changes: str) -> None:
+    for unit in enabled:
+        node.set(f"systemd/enabled/{unit}")
+    first = node.run("cluster_boot.sh", start_at_boot, quorum_device)
+    assert first.report == f"changed: {changes}", first.stderr
+    wanted = {unit for unit in ("corosync", "pacemaker") if start_at_boot == "true"}
+    if start_at_boot == "true" and quorum_device == "true":
+        wanted.add("corosync-qdevice")
+    assert {path.name for path in (node.state / "systemd/enabled").iterdir()} == wanted
+    assert node.run("cluster_boot.sh", start_at_boot, quorum_device).report == (
+        f"no change: cluster units start at boot: {start_at_boot} (quorum device: {quorum_device})")
+
+
+# -- install_packages.sh --------------------------------------------------------------------
+
+DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n'
+
+
+def test_installs_only_what_is_missing_from_the_mirror_it_is_given(node: Node) -> None:
+    node.write("/etc/os-release", DEBIAN)
+    node.set("apt/missing", "fence-virt\nredis-server\n")
+    first = node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true")
+    assert first.report == "changed: installed fence-virt redis-server", first.stderr
+    installs = [call for call in node.calls("apt-get") if "install" in call]
+    assert installs[-1][-4:] == ["-y", "--no-install-recommends", "fence-virt", "redis-server"]
+    # The mirror is the only source, trusted as the lab's unsigned repository.
+    assert node.upper("/etc/apt/redis-ha-mirror.list").read_text() == (
+        "deb [trusted=yes] http://192.168.150.1:8080/debian bookworm main\n")
+    assert "Dir::Etc::sourceparts=-" in installs[-1]
+    assert node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true").report.startswith(
+        "no change: all 17 packages already installed")
+
+
+def test_names_every_package_the_source_lacks_before_installing_anything(node: Node) -> None:
+    node.write("/etc/os-release", DEBIAN)
+    node.set("apt/missing", "fence-virt\nredis-server\npcs\n")
+    node.set("apt/unavailable", "fence-virt\npcs\n")
+    ran = node.run("install_packages.sh", "", "false")
+    assert ran.returncode == 1
+    assert "not available from the apt sources configured on the node for bookworm: pcs fence-virt;" in ran.stderr
+    assert "packageMirror" in ran.stderr
+    assert not any("install" in call for call in node.calls("apt-get"))
+
+
+def test_refuses_a_distribution_it_does_not_know(node: Node) -> None:
+    node.write("/etc/os-release", 'ID=alpine\n')
+    ran = node.run("install_packages.sh", "", "false")
+    assert ran.returncode == 1 and "unsupported distribution 'alpine'" in ran.stderr
