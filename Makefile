@@ -6,11 +6,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The guests' release: debian-13 (default) or debian-12; the lab, its stacks and the e2e suite follow it.
+LAB_RELEASE ?= debian-13
+export LAB_RELEASE
 # Everything that talks to a lab guest runs inside the lab's network namespace.
 IN_LAB := ip netns exec redis-ha-lab
 STACK := $(IN_LAB) $(BIN)/python -m lab.stack
 
-.PHONY: help venv lint test-unit test-e2e test toolchain lab up preview down drill lab-down clean
+.PHONY: help venv lint test-unit test-e2e test toolchain lab up lab-cluster preview down drill lab-down clean
 
 help:
 	@echo "make up         set up everything (venv, toolchain, lab) and pulumi up the dev stack on the lab"
@@ -54,6 +57,9 @@ lab:
 
 up: $(STAMP) toolchain lab
 	$(STACK) up
+
+# The dev stack is the lab's kept cluster (the drill's target): the older name still works.
+lab-cluster: up
 
 preview: $(STAMP) toolchain lab
 	$(STACK) preview

@@ -53,7 +53,9 @@ class NodeVm(pulumi.ComponentResource):
             user_data=pulumi.Output.secret(render_user_data(settings, node)),
             meta_data=render_meta_data(settings, node),
             network_config=render_network_config(settings, node),
-            opts=child,
+            # The provider echoes user_data (the node's private host key) back as an output, which
+            # the engine's events showed in plain text until it was marked secret here too.
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["userData"]),
         )
         direct_boot = bool(settings.kernel)
         domain = libvirt.Domain(

@@ -7,6 +7,7 @@ import subprocess
 
 from lab import guests
 from tests.e2e.conftest import Deployment, domains_of
+from tests.e2e.test_security import secret_values
 
 
 def processes(name: str) -> list[str]:
@@ -18,8 +19,11 @@ def processes(name: str) -> list[str]:
 def test_destroy_leaves_nothing_of_the_stack(cluster: Deployment) -> None:
     settings = cluster.settings
     assert domains_of(settings) and processes("fence_virtd"), "the stack is not up to be destroyed"
+    secrets = secret_values(cluster)
+    before = len(cluster.output)
     result, changes = cluster.destroy("destroy")
     print(f"e2e: destroy: {result.summary.resource_changes}")
+    assert not [value for value in secrets if any(value in line for line in cluster.output[before:])]
     assert changes and set(changes.values()) == {"delete"}
     volumes = guests.virsh("vol-list", guests.POOL).stdout
     left = {
