@@ -50,7 +50,8 @@ class PacemakerCluster(pulumi.ComponentResource):
             wait = run_script(f"{prefix}-wait", settings, node, "wait_ready.sh", [settings.ready_timeout_s],
                               parent=self, depends_on=[vm], triggers=vm_trigger)
             install = run_script(f"{prefix}-install", settings, node, "install_packages.sh",
-                                 [settings.package_mirror, str(settings.package_mirror_insecure).lower()],
+                                 [settings.package_mirror, str(settings.package_mirror_insecure).lower(),
+                                  settings.server.name],
                                  parent=self, depends_on=[wait], triggers=vm_trigger)
             firewall = run_script(f"{prefix}-firewall", settings, node, "firewall_cluster.sh",
                                   [settings.hypervisor.address] if settings.hypervisor else [],

@@ -8,7 +8,6 @@ only a difference.
 from __future__ import annotations
 
 from components.cloud_init import BOND
-from components.redis_conf import DEBIAN_CONFIG_PATH
 from components.settings import Settings
 
 VIP_RESOURCE = "vip"
@@ -32,12 +31,14 @@ def vip_command(settings: Settings) -> list[str]:
     ]
 
 
-def redis_command(settings: Settings, config_path: str = DEBIAN_CONFIG_PATH) -> list[str]:
+def redis_command(settings: Settings) -> list[str]:
     op_timeout = f"timeout={settings.redis_operation_timeout_s}s"
     monitor_timeout = f"timeout={settings.monitor_timeout_s}s"
+    server = settings.server
     return [
         "resource", "create", REDIS_RESOURCE, "ocf:heartbeat:redis",
-        f"config={config_path}", f"port={settings.redis_port}",
+        f"bin={server.binary}", f"client_bin={server.cli}", f"config={server.config}", f"user={server.user}",
+        f"rundir={server.run_dir}", f"port={settings.redis_port}",
         # While no master runs (both instances failed, or a cold start after an outage), only the
         # last instance that was master (the agent's redis_REPL_INFO) gets a promotion score: a
         # replica that missed writes is never promoted ahead of the master that acknowledged them.

@@ -1,10 +1,9 @@
-"""redis.conf for one node (pure). The text holds the Redis password: treat it as a secret."""
+"""redis.conf (or valkey.conf) for one node (pure). The text holds the Redis password: treat it
+as a secret."""
 
 from __future__ import annotations
 
 from components.settings import Node, Settings
-
-DEBIAN_CONFIG_PATH = "/etc/redis/redis.conf"
 
 
 def render_redis_conf(settings: Settings, node: Node) -> str:
@@ -20,7 +19,7 @@ def render_redis_conf(settings: Settings, node: Node) -> str:
         f"requirepass {settings.redis_password}",
         # The agent has no masterauth of its own: the replica authenticates with this.
         f"masterauth {settings.redis_password}",
-        "dir /var/lib/redis",
+        f"dir {settings.server.data_dir}",
         # Every acknowledged write is on disk before the reply: a master that Pacemaker
         # restarts in place reloads all of it instead of an older RDB snapshot, so it can
         # never be promoted with (and resync the replica from) stale data.
@@ -33,6 +32,6 @@ def render_redis_conf(settings: Settings, node: Node) -> str:
         "tcp-keepalive 60",
         "timeout 0",
         "loglevel notice",
-        "logfile /var/log/redis/redis-server.log",
+        f"logfile {settings.server.log_file}",
     ]
     return "\n".join(lines) + "\n"

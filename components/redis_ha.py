@@ -10,7 +10,7 @@ import pulumi
 
 from components.node_vm import NodeVm
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
-from components.redis_conf import DEBIAN_CONFIG_PATH, render_redis_conf
+from components.redis_conf import render_redis_conf
 from components.settings import Settings
 from components.steps import run_script
 
@@ -43,7 +43,8 @@ class RedisHa(pulumi.ComponentResource):
         for node, vm, installed in zip(settings.nodes, args.vms, args.installed, strict=True):
             prefix = f"{name}-{node.name}"
             config = run_script(
-                f"{prefix}-config", settings, node, "redis_config.sh", [DEBIAN_CONFIG_PATH],
+                f"{prefix}-config", settings, node, "redis_config.sh",
+                [settings.server.config, settings.server.user, settings.server.process, settings.server.unit],
                 parent=self, depends_on=[installed],
                 stdin=pulumi.Output.secret(render_redis_conf(settings, node)), triggers=[vm.domain_id],
             )
@@ -61,7 +62,7 @@ class RedisHa(pulumi.ComponentResource):
         password = pulumi.Output.secret(settings.redis_password + "\n")
         check = run_script(
             f"{name}-check", settings, first, "check_redis_ha.sh",
-            [settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
+            [settings.server.cli, settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
             parent=self, depends_on=[resources], stdin=password,
             # Re-check whenever the resources were re-applied or a VM was replaced: `pulumi up`
             # succeeds only with a cluster that serves.

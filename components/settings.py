@@ -101,6 +101,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("haclusterPassword", "string", secret=True),
     KeySpec("redisPassword", "string", secret=True),
     KeySpec("redisPort", "integer", 6379, bounds=(1, 65535)),
+    KeySpec("redisServer", "string", "redis"),
     KeySpec("clusterName", "string", "redis-ha"),
     KeySpec("clientNetworks", "array", []),
     KeySpec("packageMirror", "string", ""),
@@ -143,6 +144,39 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Server:
+    """The Redis-protocol server the nodes run, and where the distribution puts it (the same on
+    Debian and RHEL-family for both)."""
+
+    name: str
+    """redis or valkey: also what install_packages.sh installs."""
+    binary: str
+    cli: str
+    config: str
+    user: str
+    data_dir: str
+    log_file: str
+    unit: str
+    """The distribution's service, which Pacemaker's agent replaces."""
+
+    @property
+    def process(self) -> str:
+        return self.binary.rsplit("/", 1)[-1]
+
+    @property
+    def run_dir(self) -> str:
+        return f"/run/{self.name}"
+
+
+SERVERS = {
+    "redis": Server("redis", "/usr/bin/redis-server", "/usr/bin/redis-cli", "/etc/redis/redis.conf", "redis",
+                    "/var/lib/redis", "/var/log/redis/redis-server.log", "redis-server.service"),
+    "valkey": Server("valkey", "/usr/bin/valkey-server", "/usr/bin/valkey-cli", "/etc/valkey/valkey.conf", "valkey",
+                     "/var/lib/valkey", "/var/log/valkey/valkey-server.log", "valkey-server.service"),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration; secrets are kept out of ``repr``."""
 
@@ -169,6 +203,7 @@ class Settings:
     ssh_public_key: str
     ready_timeout_s: int
     redis_port: int
+    server: Server
     cluster_name: str
     client_networks: tuple[str, ...]
     package_mirror: str
@@ -649,6 +684,7 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         ssh_public_key=ssh_public_key,
         ready_timeout_s=_integer(reader, "readyTimeoutSeconds"),
         redis_port=redis_port,
+        server=SERVERS[_choice(reader, "redisServer", tuple(SERVERS))],
         cluster_name=cluster_name,
         client_networks=tuple(client_networks),
         package_mirror=package_mirror,

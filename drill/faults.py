@@ -54,7 +54,7 @@ class Fault:
     """Whether writes are expected to pause (the drill then waits for them to resume)."""
 
 
-KILL_REDIS = "sudo pkill -9 -x redis-server"
+KILL_REDIS = "sudo pkill -9 -x {process}"
 CRASH_SPACING_S = 5.0
 """Between the two crashes of a double fault: less than a failover takes, so no instance has
 been promoted (or restarted) in between."""
@@ -67,15 +67,16 @@ REFUSE_S = 30.0
 
 
 def _kill_redis(target: Target, master: Node, _replica: Node) -> Hit:
-    return _on_node(target, master, KILL_REDIS)
+    return _on_node(target, master, KILL_REDIS.format(process=target.settings.server.process))
 
 
 def _crash_both(target: Target, first: Node, second: Node) -> tuple[Hit, Hit]:
     """kill -9 of Redis on ``first``, then CRASH_SPACING_S later on ``second``."""
     started = time.monotonic()
-    first_hit = _on_node(target, first, KILL_REDIS)
+    kill = KILL_REDIS.format(process=target.settings.server.process)
+    first_hit = _on_node(target, first, kill)
     time.sleep(max(0.0, CRASH_SPACING_S - (time.monotonic() - started)))
-    return first_hit, _on_node(target, second, KILL_REDIS)
+    return first_hit, _on_node(target, second, kill)
 
 
 def _replica_then_master_crash(target: Target, master: Node, replica: Node) -> Hit:
@@ -90,13 +91,14 @@ def _master_then_replica_crash(target: Target, master: Node, replica: Node) -> H
 def _new_master_crash(target: Target, master: Node, replica: Node) -> Hit:
     """The master crashes, the replica takes over, and the new master crashes too while the old one
     is still banned (migration-threshold) and not back."""
-    hit = _on_node(target, master, KILL_REDIS)
+    kill = KILL_REDIS.format(process=target.settings.server.process)
+    hit = _on_node(target, master, kill)
     deadline = time.monotonic() + 900
     while target.role(replica) != "master" or target.run_id() != target.run_id(replica):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{replica.name} did not take over from {master.name} within 900s")
         time.sleep(0.5)
-    _on_node(target, replica, KILL_REDIS)
+    _on_node(target, replica, kill)
     return hit
 
 

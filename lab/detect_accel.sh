@@ -7,8 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=env.sh
 . "$here/env.sh"
 
-cache="$LAB_IMAGES/domain-type"
-kernel_hash="$(sha256sum "$LAB_IMAGES/vmlinuz" | cut -c1-16)"
+cache="$LAB_RELEASE_IMAGES/domain-type"
+kernel_hash="$(sha256sum "$LAB_RELEASE_IMAGES/vmlinuz" | cut -c1-16)"
 if [[ -s "$cache" && "$(cut -d' ' -f2 "$cache")" == "$kernel_hash" ]]; then
   cut -d' ' -f1 "$cache"
   exit 0
@@ -22,7 +22,7 @@ if [[ -r /dev/kvm && -w /dev/kvm ]]; then
   # -no-reboot qemu then exits. A kernel that hangs is stopped by the timeout.
   boot_log="$(mktemp)"
   timeout 90 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -nic none -nographic -no-reboot \
-    -kernel "$LAB_IMAGES/vmlinuz" -initrd "$LAB_IMAGES/initrd.img" \
+    -kernel "$LAB_RELEASE_IMAGES/vmlinuz" -initrd "$LAB_RELEASE_IMAGES/initrd.img" \
     -append "console=ttyS0 panic=-1 rdinit=/bin/false" > "$boot_log" 2>&1 < /dev/null || true
   if grep -q "Run /bin/false as init process" "$boot_log"; then
     domain_type=kvm

@@ -12,7 +12,15 @@ LAB_POOL_DIR="$LAB_DIR/pool"
 LAB_MIRROR_PORT=8080
 LAB_URI=qemu:///system
 LAB_SSH_KEY="$LAB_DIR/ssh/id_ed25519"
-LAB_SUITE=bookworm
+# The guests' Debian release: 13 (today's stable) unless LAB_RELEASE says debian-12. Each release
+# has its own base image, kernel and initrd, and its own suite in the one package mirror.
+LAB_RELEASE="${LAB_RELEASE:-debian-13}"
+case "$LAB_RELEASE" in
+  debian-13) LAB_SUITE=trixie ;;
+  debian-12) LAB_SUITE=bookworm ;;
+  *) echo "error: LAB_RELEASE must be debian-13 or debian-12, got $LAB_RELEASE" >&2; exit 1 ;;
+esac
+LAB_RELEASE_IMAGES="$LAB_IMAGES/$LAB_RELEASE"
 # Names of libvirt objects the lab may remove: the dev stack's and the lab's own.
 LAB_PREFIX="redis-ha"
 
@@ -37,4 +45,16 @@ lab_pid_alive() {
   pid="$(cat "$1")"
   [[ -e "/proc/$pid/ns/net" && -e "/run/netns/$LAB_NS" ]] || return 1
   [[ "$(stat -L -c %i "/proc/$pid/ns/net")" == "$(stat -L -c %i "/run/netns/$LAB_NS")" ]]
+}
+
+# Debian's sources for the lab's suite (deb822), from the archive the host's own sources name:
+# the image and the mirror are built from the same ones.
+lab_sources() {
+  local archive security
+  archive="$(awk '$1 == "URIs:" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
+  security="$(awk '$1 == "URIs:" && $2 ~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
+  printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n\n' \
+    "${archive:-http://deb.debian.org/debian}" "$LAB_SUITE" "$LAB_SUITE" /usr/share/keyrings/debian-archive-keyring.gpg
+  printf 'Types: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
+    "${security:-http://deb.debian.org/debian-security}" "$LAB_SUITE" /usr/share/keyrings/debian-archive-keyring.gpg
 }

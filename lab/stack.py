@@ -61,10 +61,19 @@ def pulumi_cli(*args: str, stdin: str | None = None, check: bool = True) -> subp
     return result
 
 
+def lab_release() -> str:
+    """The guests' release the lab was built for (lab/env.sh: debian-13 unless LAB_RELEASE says)."""
+    return os.environ.get("LAB_RELEASE") or "debian-13"
+
+
 def lab_settings() -> dict[str, str]:
-    """Pulumi.dev.yaml's values, keys without the project prefix."""
+    """Pulumi.dev.yaml's values, keys without the project prefix; the image, kernel and initrd of
+    the lab's release (lab/env.sh keeps each release's in images/<release>/)."""
     stack = yaml.safe_load(LAB_SETTINGS.read_text())["config"]
-    return {key.removeprefix(f"{PROJECT}:"): str(value) for key, value in stack.items()}
+    values = {key.removeprefix(f"{PROJECT}:"): str(value) for key, value in stack.items()}
+    for key in ("baseImage", "kernel", "initrd"):
+        values[key] = values[key].replace("/images/debian-13/", f"/images/{lab_release()}/")
+    return values
 
 
 # The secrets a lab stack gets, generated once (the SSH key is the lab's).

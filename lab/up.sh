@@ -133,7 +133,7 @@ lab ready in $((SECONDS - started))s
   namespace:    $LAB_NS   (run guest-facing commands with: ip netns exec $LAB_NS ...)
   libvirt URI:  $LAB_URI   (domain type: $domain_type)
   storage pool: $LAB_POOL ($LAB_POOL_DIR)
-  base image:   $LAB_IMAGES/debian-12-base.qcow2 ($(du -h "$LAB_IMAGES/debian-12-base.qcow2" | cut -f1)), kernel $LAB_IMAGES/vmlinuz
-  mirror:       http://<network gateway>:$LAB_MIRROR_PORT/debian ($(du -sh "$LAB_MIRROR/debian" | cut -f1))
+  base image:   $LAB_RELEASE_IMAGES/base.qcow2 ($(du -h "$LAB_RELEASE_IMAGES/base.qcow2" | cut -f1)), kernel $LAB_RELEASE_IMAGES/vmlinuz ($LAB_RELEASE)
+  mirror:       http://<network gateway>:$LAB_MIRROR_PORT/debian, suite $LAB_SUITE ($(du -sh "$LAB_MIRROR/debian/pool/$LAB_SUITE" | cut -f1))
   SSH key:      $LAB_SSH_KEY
 SUMMARY

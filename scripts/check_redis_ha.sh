@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Fails unless, within the timeout, the VIP answers as a Redis master (with AUTH) and the
 # other node is a connected, online replica. Polls; prints the state it last saw.
-# Usage: check_redis_ha.sh VIP PORT TIMEOUT_SECONDS < redis-password
+# Usage: check_redis_ha.sh CLI VIP PORT TIMEOUT_SECONDS < redis-password   (CLI: redis-cli or valkey-cli)
 set -euo pipefail
 
-vip="$1" port="$2" timeout_s="$3"
+client="$1" vip="$2" port="$3" timeout_s="$4"
 IFS= read -r REDISCLI_AUTH
-# The password reaches redis-cli through its environment, never through argv.
-export REDISCLI_AUTH
+# The password reaches the client through its environment, never through argv: redis-cli reads
+# REDISCLI_AUTH, valkey-cli VALKEYCLI_AUTH.
+export REDISCLI_AUTH VALKEYCLI_AUTH="$REDISCLI_AUTH"
 
 cli() {
-  timeout 10 redis-cli -h "$vip" -p "$port" "$@" 2>&1 | tr -d '\r'
+  timeout 10 "$client" -h "$vip" -p "$port" "$@" 2>&1 | tr -d '\r'
 }
 
 deadline=$((SECONDS + timeout_s))

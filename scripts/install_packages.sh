@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# Installs the cluster and Redis packages with the distribution's package manager
-# (apt on Debian-family, dnf with the HighAvailability repository on RHEL-family).
-# Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false)
-#        install_packages.sh --list debian|rhel   (prints the package names; the lab's
+# Installs the cluster packages and the Redis-protocol server with the distribution's package
+# manager (apt on Debian-family, dnf with the HighAvailability repository on RHEL-family).
+# Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false) SERVER(redis|valkey)
+#        install_packages.sh --list debian|rhel [SERVER]   (prints the package names; the lab's
 #        mirror is built from this list, so it lives in one place)
 # MIRROR_URL, when set, is the only package source used (hosts without internet).
 set -euo pipefail
 
 # mmdebstrap-like minimal images lack several Recommends that the stack needs at run time
 # (crm_mon for pcs, /etc/protocols for firewalld, xmllint for the redis agent), so they are
-# named explicitly and Recommends are not pulled in.
+# named explicitly and Recommends are not pulled in. hacluster_password.sh hashes with perl
+# (perl-base is essential on Debian).
 debian_packages=(pcs pacemaker pacemaker-cli-utils corosync corosync-qdevice fence-agents fence-virt resource-agents
-                 redis-server redis-tools firewalld netbase ipset iptables libxml2-utils
-                 net-tools python3)
-rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents redis firewalld python3
+                 firewalld netbase ipset iptables libxml2-utils net-tools python3)
+rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents firewalld python3
                perl-interpreter)
+declare -A server_packages=([debian:redis]="redis-server redis-tools" [debian:valkey]="valkey-server valkey-tools"
+                            [rhel:redis]="redis" [rhel:valkey]="valkey")
 
 if [[ "$1" == "--list" ]]; then
   packages_var="${2}_packages[@]"
   printf '%s\n' "${!packages_var}"
+  if [[ -n "${3:-}" ]]; then
+    read -r -a extra <<<"${server_packages[$2:$3]}"
+    printf '%s\n' "${extra[@]}"
+  fi
   exit 0
 fi
 mirror="$1"
 insecure="$2"
+server="$3"
 
 # shellcheck source=/dev/null
 . /etc/os-release
@@ -35,7 +42,9 @@ for id in ${ID:-} ${ID_LIKE:-}; do
 done
 
 install_debian() {
-  local packages=("${debian_packages[@]}")
+  local packages=("${debian_packages[@]}") extra
+  read -r -a extra <<<"${server_packages[debian:$server]}"
+  packages+=("${extra[@]}")
   local missing=()
   local package
   for package in "${packages[@]}"; do
@@ -73,7 +82,9 @@ install_debian() {
 }
 
 install_rhel() {
-  local packages=("${rhel_packages[@]}")
+  local packages=("${rhel_packages[@]}") extra
+  read -r -a extra <<<"${server_packages[rhel:$server]}"
+  packages+=("${extra[@]}")
   if rpm -q "${packages[@]}" >/dev/null 2>&1; then
     echo "no change: all ${#packages[@]} packages already installed"
     return
@@ -100,6 +111,7 @@ install_rhel() {
   echo "changed: installed ${packages[*]}"
 }
 
+[[ -n "${server_packages[debian:$server]:-}" ]] || { echo "error: unknown server '$server' (redis or valkey)" >&2; exit 1; }
 case "$family" in
   debian) install_debian ;;
   rhel) install_rhel ;;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the rendered redis.conf (read from stdin: it holds the password) and hands Redis
-# over to Pacemaker: the distribution's service is disabled and stopped.
-# Usage: redis_config.sh CONFIG_PATH < redis.conf
+# Installs the rendered redis.conf (read from stdin: it holds the password) and hands the
+# server over to Pacemaker: the distribution's service is disabled and stopped.
+# Usage: redis_config.sh CONFIG_PATH GROUP PROCESS UNIT < redis.conf
+#   e.g. /etc/redis/redis.conf redis redis-server redis-server.service (valkey: /etc/valkey/...)
 set -euo pipefail
 
-config_path="$1"
+config_path="$1" group="$2" process="$3" unit="$4"
 changes=()
 
 wanted="$(mktemp)"
@@ -13,11 +14,11 @@ chmod 0600 "$wanted"
 cat > "$wanted"
 
 if ! cmp -s "$wanted" "$config_path"; then
-  # Readable by the redis user only: the file holds requirepass and masterauth.
-  install -m 0640 -o root -g redis "$wanted" "$config_path"
+  # Readable by the server's user only: the file holds requirepass and masterauth.
+  install -m 0640 -o root -g "$group" "$wanted" "$config_path"
   changes+=("wrote $config_path")
-  if pgrep -x redis-server >/dev/null; then
-    echo "note: redis-server keeps its old settings until Pacemaker restarts it (pcs resource restart redis-clone)"
+  if pgrep -x "$process" >/dev/null; then
+    echo "note: $process keeps its old settings until Pacemaker restarts it (pcs resource restart redis-clone)"
   fi
 fi
 
@@ -31,19 +32,17 @@ if [[ "$(sysctl -n net.ipv4.ip_nonlocal_bind)" != "1" ]]; then
   sysctl -q -w net.ipv4.ip_nonlocal_bind=1
 fi
 
-# Pacemaker's agent runs redis-server itself; the distribution's unit must not.
-for unit in redis-server.service redis.service; do
-  if systemctl list-unit-files "$unit" >/dev/null 2>&1 && systemctl cat "$unit" >/dev/null 2>&1; then
-    if systemctl is-enabled --quiet "$unit"; then
-      systemctl disable "$unit" >/dev/null 2>&1
-      changes+=("disabled $unit")
-    fi
-    if systemctl is-active --quiet "$unit"; then
-      systemctl stop "$unit"
-      changes+=("stopped $unit")
-    fi
+# Pacemaker's agent runs the server itself; the distribution's unit must not.
+if systemctl list-unit-files "$unit" >/dev/null 2>&1 && systemctl cat "$unit" >/dev/null 2>&1; then
+  if systemctl is-enabled --quiet "$unit"; then
+    systemctl disable "$unit" >/dev/null 2>&1
+    changes+=("disabled $unit")
   fi
-done
+  if systemctl is-active --quiet "$unit"; then
+    systemctl stop "$unit"
+    changes+=("stopped $unit")
+  fi
+fi
 
 if [[ ${#changes[@]} -eq 0 ]]; then
   echo "no change: $config_path up to date, distribution service disabled"

@@ -137,7 +137,7 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployme
     master = node_with_role(cluster, "master")
     with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:crash:{time.time()}") as writer:
         time.sleep(3)
-        cluster.ssh(master, "sudo pkill -9 -x redis-server")
+        cluster.ssh(master, f"sudo pkill -9 -x {settings.server.process}")
         # Taken once pkill has returned: any write acknowledged later was served by a
         # recovered master, not by the one being killed while ssh was still connecting.
         crashed_at = time.monotonic()

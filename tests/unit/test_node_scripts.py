@@ -79,6 +79,8 @@ def test_fence_key_refuses_an_empty_key(node: Node) -> None:
 
 # -- redis_config.sh -------------------------------------------------------------------------
 
+REDIS_CONFIG = ("/etc/redis/redis.conf", "redis", "redis-server", "redis-server.service")
+
 def test_redis_config_is_written_0640_for_redis_and_the_service_handed_to_pacemaker(node: Node,
                                                                                    settings: Settings) -> None:
     conf = render_redis_conf(settings, settings.nodes[0])
@@ -86,7 +88,7 @@ def test_redis_config_is_written_0640_for_redis_and_the_service_handed_to_pacema
         node.set(f"systemd/units/{unit}")
         node.set(f"systemd/enabled/{unit}")
         node.set(f"systemd/active/{unit}")
-    first = node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=conf)
+    first = node.run("redis_config.sh", *REDIS_CONFIG, stdin=conf)
     assert first.report == ("changed: wrote /etc/redis/redis.conf allowed non-local bind disabled redis-server.service "
                             "stopped redis-server.service"), first.stderr
     written = node.upper("/etc/redis/redis.conf")
@@ -96,15 +98,15 @@ def test_redis_config_is_written_0640_for_redis_and_the_service_handed_to_pacema
     assert node.calls("sysctl")[-1] == ["sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1"]
     assert not (node.state / "systemd/enabled/redis-server.service").exists()
 
-    second = node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=conf)
+    second = node.run("redis_config.sh", *REDIS_CONFIG, stdin=conf)
     assert second.report == "no change: /etc/redis/redis.conf up to date, distribution service disabled"
 
 
 def test_a_new_redis_password_under_a_running_server_says_how_it_takes_effect(node: Node, load: Callable[..., Settings]) -> None:
     node.set("running/redis-server")
-    node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=render_redis_conf(load(), load().nodes[0]))
+    node.run("redis_config.sh", *REDIS_CONFIG, stdin=render_redis_conf(load(), load().nodes[0]))
     changed = load(redisPassword="another-long-redis-pw")
-    ran = node.run("redis_config.sh", "/etc/redis/redis.conf", stdin=render_redis_conf(changed, changed.nodes[0]))
+    ran = node.run("redis_config.sh", *REDIS_CONFIG, stdin=render_redis_conf(changed, changed.nodes[0]))
     assert "pcs resource restart redis-clone" in ran.stdout
     assert ran.report == "changed: wrote /etc/redis/redis.conf"
 
@@ -306,7 +308,7 @@ REPLICATION_ONLINE = ("# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
 def test_ready_only_with_a_master_on_the_vip_and_an_online_replica(node: Node) -> None:
     node.set("redis/ROLE", ROLE_MASTER)
     node.set("redis/INFO", REPLICATION_ONLINE)
-    ready = node.run("check_redis_ha.sh", "192.168.150.10", 6379, 10, stdin=REDIS_PASSWORD + "\n")
+    ready = node.run("check_redis_ha.sh", "redis-cli", "192.168.150.10", 6379, 10, stdin=REDIS_PASSWORD + "\n")
     assert ready.returncode == 0, ready.stderr
     assert ready.report == ("ready: 192.168.150.10:6379 is master on redis-2; replica "
                             "ip=192.168.150.11,port=6379,state=online,offset=1234,lag=0")
@@ -323,7 +325,7 @@ def test_ready_only_with_a_master_on_the_vip_and_an_online_replica(node: Node) -
 def test_not_ready_is_an_error_that_says_what_was_seen(node: Node, role: str, replication: str) -> None:
     node.set("redis/ROLE", role)
     node.set("redis/INFO", replication)
-    ran = node.run("check_redis_ha.sh", "192.168.150.10", 6379, 1, stdin=REDIS_PASSWORD + "\n")
+    ran = node.run("check_redis_ha.sh", "redis-cli", "192.168.150.10", 6379, 1, stdin=REDIS_PASSWORD + "\n")
     assert ran.returncode == 1
     assert "not a master with an online replica after 1s (last: role=" in ran.stderr
 
@@ -523,7 +525,7 @@ DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookwor
 def test_installs_only_what_is_missing_from_the_mirror_it_is_given(node: Node) -> None:
     node.write("/etc/os-release", DEBIAN)
     node.set("apt/missing", "fence-virt\nredis-server\n")
-    first = node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true")
+    first = node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true", "redis")
     assert first.report == "changed: installed fence-virt redis-server", first.stderr
     installs = [call for call in node.calls("apt-get") if "install" in call]
     assert installs[-1][-4:] == ["-y", "--no-install-recommends", "fence-virt", "redis-server"]
@@ -531,7 +533,7 @@ def test_installs_only_what_is_missing_from_the_mirror_it_is_given(node: Node) -
     assert node.upper("/etc/apt/redis-ha-mirror.list").read_text() == (
         "deb [trusted=yes] http://192.168.150.1:8080/debian bookworm main\n")
     assert "Dir::Etc::sourceparts=-" in installs[-1]
-    assert node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true").report.startswith(
+    assert node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true", "redis").report.startswith(
         "no change: all 17 packages already installed")
 
 
@@ -539,7 +541,7 @@ def test_names_every_package_the_source_lacks_before_installing_anything(node: N
     node.write("/etc/os-release", DEBIAN)
     node.set("apt/missing", "fence-virt\nredis-server\npcs\n")
     node.set("apt/unavailable", "fence-virt\npcs\n")
-    ran = node.run("install_packages.sh", "", "false")
+    ran = node.run("install_packages.sh", "", "false", "redis")
     assert ran.returncode == 1
     assert "not available from the apt sources configured on the node for bookworm: pcs fence-virt;" in ran.stderr
     assert "packageMirror" in ran.stderr
@@ -548,5 +550,5 @@ def test_names_every_package_the_source_lacks_before_installing_anything(node: N
 
 def test_refuses_a_distribution_it_does_not_know(node: Node) -> None:
     node.write("/etc/os-release", 'ID=alpine\n')
-    ran = node.run("install_packages.sh", "", "false")
+    ran = node.run("install_packages.sh", "", "false", "redis")
     assert ran.returncode == 1 and "unsupported distribution 'alpine'" in ran.stderr

@@ -131,6 +131,8 @@ def main(argv: list[str]) -> int:
     match args:
         case ["--version"]:
             print("0.11.5")
+        case ["status"]:
+            print("Cluster name: redis-ha\nStatus of pacemakerd: 'Pacemaker is running'")
         case ["cluster", "cib"]:
             print(cib_file.read_text() if cib_file.exists() else EMPTY_CIB)
         case ["cluster", "cib-push", wanted, *_]:
