@@ -8,7 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The guests' release: debian-13 (default) or debian-12; the lab, its stacks and the e2e suite follow it.
 LAB_RELEASE ?= debian-13
-export LAB_RELEASE
+# The server on the lab's nodes: redis (default) or valkey.
+REDIS_SERVER ?= redis
+export LAB_RELEASE REDIS_SERVER
+# Extra pytest arguments for the end-to-end suite, e.g. E2E_ARGS="-m matrix" for the short run.
+E2E_ARGS ?=
 # Everything that talks to a lab guest runs inside the lab's network namespace.
 IN_LAB := ip netns exec redis-ha-lab
 STACK := $(IN_LAB) $(BIN)/python -m lab.stack
@@ -45,7 +49,7 @@ test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 test-e2e: $(STAMP) toolchain lab
-	$(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e
+	$(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e $(E2E_ARGS)
 
 test: lint test-unit test-e2e
 

@@ -15,5 +15,7 @@ def hypervisor_command(name: str, hypervisor: Hypervisor, *, create: str, delete
         connection = command.remote.ConnectionArgs(host=hypervisor.ssh_host, user=hypervisor.ssh_user,
                                                    port=hypervisor.ssh_port)
         return command.remote.Command(name, connection=connection, create=create, delete=delete, stdin=stdin,
-                                      opts=opts)
-    return command.local.Command(name, create=create, delete=delete, stdin=stdin, opts=opts)
+                                      add_previous_output_in_env=False, opts=opts)
+    # The previous run's output (qnetd's bundle holds a private key) stays out of the environment.
+    return command.local.Command(name, create=create, delete=delete, stdin=stdin, add_previous_output_in_env=False,
+                                 opts=opts)

@@ -27,6 +27,9 @@ def vip_command(settings: Settings) -> list[str]:
         f"ip={settings.vip}", f"cidr_netmask={settings.prefix_length}", f"nic={BOND}",
         "op", "monitor", f"interval={settings.vip_monitor_interval_s}s",
         f"timeout={settings.monitor_timeout_s}s",
+        # Pacemaker's default 20 s timed a start out on a loaded lab node.
+        "op", "start", f"timeout={settings.monitor_timeout_s}s",
+        "op", "stop", f"timeout={settings.monitor_timeout_s}s",
         "meta", f"resource-stickiness={settings.resource_stickiness}",
     ]
 
@@ -77,6 +80,7 @@ def fence_command(settings: Settings) -> list[str]:
         "stonith", "create", FENCE_DEVICE, "fence_xvm",
         f"pcmk_host_map={host_map}", f"key_file={FENCE_KEY_PATH}",
         "op", "monitor", "interval=60s", f"timeout={settings.monitor_timeout_s}s",
+        "op", "start", f"timeout={settings.monitor_timeout_s}s",
     ]
 
 

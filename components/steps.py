@@ -64,6 +64,9 @@ def run_script(
         delete=command_line(undo[0], *undo[1]) if undo else None,
         stdin=stdin,
         triggers=all_triggers,
+        # sshd refuses the environment variables that would carry the previous run's output
+        # (and says so on every update and delete); no script reads them.
+        add_previous_output_in_env=False,
         opts=pulumi.ResourceOptions(
             parent=parent,
             depends_on=list(depends_on),

@@ -73,6 +73,8 @@ def lab_settings() -> dict[str, str]:
     values = {key.removeprefix(f"{PROJECT}:"): str(value) for key, value in stack.items()}
     for key in ("baseImage", "kernel", "initrd"):
         values[key] = values[key].replace("/images/debian-13/", f"/images/{lab_release()}/")
+    # The server of the lab's stacks: redis unless REDIS_SERVER says valkey.
+    values["redisServer"] = os.environ.get("REDIS_SERVER") or "redis"
     return values
 
 

@@ -11,6 +11,9 @@ import redis
 
 from components.cloud_init import NIC_NAMES
 from components.settings import Node
+from drill.__main__ import run_trial
+from drill.faults import FAULTS
+from drill.target import Target
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
 from tests.e2e.conftest import Deployment
@@ -20,11 +23,13 @@ def crm_status(cluster: Deployment) -> ET.Element:
     return ET.fromstring(cluster.ssh(cluster.settings.nodes[0], "sudo crm_mon --output-as=xml"))
 
 
+@pytest.mark.matrix
 def test_both_nodes_online(cluster: Deployment) -> None:
     nodes = {node.get("name"): node.get("online") for node in crm_status(cluster).iter("node") if node.get("online")}
     assert nodes == {"redis-1": "true", "redis-2": "true"}
 
 
+@pytest.mark.matrix
 def test_one_promoted_one_unpromoted_and_vip_on_the_promoted(cluster: Deployment) -> None:
     status = crm_status(cluster)
     clone = next(c for c in status.iter("clone") if c.get("id") == "redis-clone")
@@ -35,6 +40,7 @@ def test_one_promoted_one_unpromoted_and_vip_on_the_promoted(cluster: Deployment
     assert roles[str(vip.find("node").get("name"))] == "Promoted"  # type: ignore[union-attr]
 
 
+@pytest.mark.matrix
 def test_constraints_as_specified(cluster: Deployment) -> None:
     constraints = cluster.ssh(cluster.settings.nodes[0], "sudo cibadmin --query --scope constraints")
     root = ET.fromstring(constraints)
@@ -76,11 +82,13 @@ def node_with_role(cluster: Deployment, wanted: str) -> Node:
     return next(n for n in cluster.settings.nodes if role(client(cluster, n.ip)) == wanted)
 
 
+@pytest.mark.matrix
 def test_redis_requires_auth_on_the_vip(cluster: Deployment) -> None:
     with pytest.raises(redis.exceptions.AuthenticationError):
         client(cluster, password=None).set("e2e:noauth", "x")
 
 
+@pytest.mark.matrix
 def test_write_through_the_vip_reaches_the_replica(cluster: Deployment) -> None:
     vip = client(cluster)
     assert role(vip) == "master"
@@ -132,6 +140,7 @@ def roles_by_node(cluster: Deployment) -> dict[str, str]:
             for r in clone.iter("resource") if r.get("role") in ("Promoted", "Unpromoted")}
 
 
+@pytest.mark.matrix
 def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
@@ -160,6 +169,21 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployme
     while sorted(roles_by_node(cluster).values()) != ["Promoted", "Unpromoted"] and time.monotonic() < deadline:
         time.sleep(3)
     assert sorted(roles_by_node(cluster).values()) == ["Promoted", "Unpromoted"]
+
+
+@pytest.mark.matrix
+@pytest.mark.matrix
+def test_losing_the_masters_vm_loses_no_acknowledged_write(cluster: Deployment) -> None:
+    """The master's VM destroyed under writes: the replica fences it and takes over; the VM is
+    started again and rejoins as an operator would (drill fault master-vm-destroyed)."""
+    target = Target(cluster.settings, guests.SSH_KEY)
+    target.wait_healthy(1200)
+    master = target.master()
+    trial = run_trial(target, FAULTS["master-vm-destroyed"], 1, writers=2, interval_s=0.01)
+    print(f"e2e: master VM {master.name} destroyed: master after {trial.master_after}, write gap "
+          f"{trial.write_gap_s:.1f}s, acknowledged {trial.acknowledged}, lost {len(trial.lost)}, steps {trial.steps}")
+    assert trial.master_after == target.other(master).name
+    assert trial.lost == [] and trial.double_master_rounds == 0
 
 
 def test_second_up_changes_nothing(cluster: Deployment) -> None:

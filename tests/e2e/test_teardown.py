@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from lab import guests
 from tests.e2e.conftest import Deployment, domains_of
 from tests.e2e.test_security import secret_values
@@ -16,6 +18,7 @@ def processes(name: str) -> list[str]:
     return [line for line in listed.splitlines() if line.split()[1:2] == [name] and not line.startswith("Z")]
 
 
+@pytest.mark.matrix
 def test_destroy_leaves_nothing_of_the_stack(cluster: Deployment) -> None:
     settings = cluster.settings
     assert domains_of(settings) and processes("fence_virtd"), "the stack is not up to be destroyed"

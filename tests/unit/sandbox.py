@@ -1,10 +1,11 @@
 """A node for a script, without a node: scripts/<name> runs as it does on a node (as root, the
-real paths), but in a private mount namespace where /etc, /var/lib, /run, /usr/lib and
-/usr/local/sbin are copy-on-write overlays of this machine's (what the script writes lands in
-the test's folder; the machine is untouched), and with stand-in commands first on PATH
-(tests/unit/stand_ins/) that keep the node's state in files, log every call and answer like the
+real paths), but in private mount and PID namespaces that last as long as the test: /etc,
+/var/lib, /run, /usr/lib and /usr/local/sbin are copy-on-write overlays of this machine's (what
+the script writes lands in the test's folder; the machine is untouched), only the test's own
+processes can be seen or signalled, and stand-in commands come first on PATH
+(tests/unit/stand_ins/): they keep the node's state in files, log every call and answer like the
 real commands did in the lab. A stand-in daemon (a sleep) lives on between runs, as a real one
-would, until the test ends.
+would, until the test's namespaces end.
 """
 
 from __future__ import annotations
@@ -42,14 +43,26 @@ class Ran:
         return (self.stdout.strip().splitlines() or [""])[-1]
 
 
-def _namespace() -> list[str]:
-    """unshare as root; elsewhere inside a user namespace where we are root."""
-    flags = ["--mount", "--propagation", "private"]
-    command = ["unshare", *flags] if os.geteuid() == 0 else ["unshare", "--map-root-user", *flags]
-    probe = subprocess.run([*command, "true"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"the script tests need mount namespaces ({' '.join(command)}: {probe.stderr.strip()})")
-    return command
+def _holder(folder: Path) -> subprocess.Popen[str]:
+    """A process that keeps the node's mount and PID namespaces alive (it is their PID 1), with the
+    overlays mounted; as root, or else as root of a user namespace of our own."""
+    mounts = []
+    for overlaid in OVERLAID:
+        upper, work = folder / "upper" / overlaid.lstrip("/"), folder / "work" / overlaid.lstrip("/")
+        upper.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        mounts.append(f"mount -t overlay overlay -o lowerdir={overlaid},upperdir={upper},workdir={work} {overlaid}")
+    user = [] if os.geteuid() == 0 else ["--map-root-user"]
+    holder = subprocess.Popen(
+        ["unshare", *user, "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc", "bash", "-c",
+         " && ".join([*mounts, "echo ready", "exec sleep infinity"])],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    if holder.stdout.readline().strip() != "ready":
+        holder.wait(timeout=10)
+        assert holder.stderr is not None
+        pytest.skip(f"the script tests need mount and PID namespaces: {holder.stderr.read().strip()}")
+    return holder
 
 
 class Node:
@@ -63,7 +76,12 @@ class Node:
         # A Python stand-in is linted as a module (firewall_cmd.py) and installed as its command.
         for module in self.bin.glob("[!_]*.py"):
             module.rename(self.bin / module.stem.replace("firewall_cmd", "firewall-cmd"))
-        self._command = _namespace()
+        self._holder = _holder(folder)
+        # The holder's PID 1 is the unshare's child: enter its namespaces to run anything.
+        inner = subprocess.run(["pgrep", "-P", str(self._holder.pid)], capture_output=True, text=True,
+                               check=True).stdout.split()[0]
+        user = [] if os.geteuid() == 0 else ["--user", "--preserve-credentials"]
+        self._command = ["nsenter", f"--target={inner}", *user, "--mount", "--pid"]
         # A group the packages would have made; install -g redis needs it.
         self.write("/etc/group", Path("/etc/group").read_text() + "redis:x:996:\nhaclient:x:997:\n")
         self._inside(f"rm -rf {' '.join(HIDDEN)} && mkdir -p {' '.join(PACKAGED_FOLDERS)}")
@@ -98,26 +116,18 @@ class Node:
         return self._inside('exec bash "$0" "$@"', str(SCRIPTS_DIR / script), *(str(arg) for arg in args), stdin=stdin)
 
     def _inside(self, command: str, *args: str, stdin: str | None = None) -> Ran:
-        """A bash command line in the node's namespace (the overlays mounted), ``args`` as $0 $1..."""
-        mounts = []
-        for folder in OVERLAID:
-            upper, work = self.folder / "upper" / folder.lstrip("/"), self.folder / "work" / folder.lstrip("/")
-            upper.mkdir(parents=True, exist_ok=True)
-            work.mkdir(parents=True, exist_ok=True)
-            mounts.append(f"mount -t overlay overlay -o lowerdir={folder},upperdir={upper},workdir={work} {folder}")
-        inside = " && ".join([*mounts, command])
+        """A bash command line in the node's namespaces, ``args`` as $0 $1..."""
         # PYTHONPATH: the Python stand-ins share tests/unit/stand_ins/_lib.py.
         env = {"PATH": f"{self.bin}:/usr/sbin:/usr/bin:/sbin:/bin", "STAND_IN_STATE": str(self.state),
                "HOME": "/root", "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
-        result = subprocess.run([*self._command, "bash", "-c", inside, *(args or ("node",))],
+        result = subprocess.run([*self._command, "bash", "-c", command, *(args or ("node",))],
                                 input=stdin or "", capture_output=True, text=True, env=env, check=False, timeout=120)
         return Ran(result.returncode, result.stdout, result.stderr)
 
-    def end_daemons(self) -> None:
-        daemons = self.state / "daemons"
-        if daemons.exists():
-            for pid in daemons.read_text().split():
-                subprocess.run(["kill", pid], capture_output=True, check=False)
+    def end(self) -> None:
+        """Ends the namespaces, and with them every process the test started."""
+        self._holder.kill()
+        self._holder.wait(timeout=10)
 
     def calls(self, command: str | None = None) -> list[list[str]]:
         """Every stand-in call so far (name, then arguments), or only those of ``command``."""

@@ -23,7 +23,7 @@ from tests.unit.sandbox import Node
 def node(tmp_path: Path) -> Iterator[Node]:
     node = Node(tmp_path)
     yield node
-    node.end_daemons()
+    node.end()
 
 
 def mode(path: Path) -> str:

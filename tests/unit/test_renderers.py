@@ -86,6 +86,9 @@ def test_vip_command(settings: Settings) -> None:
     assert vip_command(settings)[:8] == ["resource", "create", "vip", "ocf:heartbeat:IPaddr2",
                                          "ip=192.168.150.10", "cidr_netmask=24", "nic=bond0", "op"]
     assert "interval=10s" in vip_command(settings)
+    # Every operation has a timeout of its own: Pacemaker's 20 s default timed out under load.
+    text = " ".join(vip_command(settings))
+    assert "op start timeout=30s" in text and "op stop timeout=30s" in text
 
 
 def test_redis_command_is_promotable_with_notify_and_both_monitors(load: Callable[..., Settings]) -> None:
@@ -136,7 +139,8 @@ def test_fence_device_maps_node_names_to_domains_and_redis_gets_a_priority(
     plan = resource_plan(load(clusterName="prod"))
     assert plan[0] == ["stonith", "create", "fence-xvm", "fence_xvm",
                        "pcmk_host_map=redis-1:prod-redis-1;redis-2:prod-redis-2",
-                       "key_file=/etc/cluster/fence_xvm.key", "op", "monitor", "interval=60s", "timeout=30s"]
+                       "key_file=/etc/cluster/fence_xvm.key", "op", "monitor", "interval=60s", "timeout=30s",
+                       "op", "start", "timeout=30s"]
     assert "priority=10" in redis_command(load())
     unfenced = resource_plan(load(fencing="none"))
     assert not [command for command in unfenced if command[0] == "stonith"]
