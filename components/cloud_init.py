@@ -51,9 +51,9 @@ def render_user_data(settings: Settings, node: Node) -> str:
         }],
         "ssh_pwauth": False,
         "disable_root": True,
-        # Only the host key every connection pins: the image's keys go, and no others are made.
+        # Only the host key every connection pins: the image's keys go, and with ssh_keys given
+        # cloud-init makes no others (ssh_genkeytypes would be ignored, and [] fails its schema).
         "ssh_deletekeys": True,
-        "ssh_genkeytypes": [],
         "ssh_keys": {"ed25519_private": host_key.private_openssh, "ed25519_public": host_key.public},
     }
     return "#cloud-config\n" + _dump(document)

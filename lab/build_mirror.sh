@@ -14,7 +14,8 @@ root="$(dirname "$here")"
 # Every server the release has (Debian 12 has no Valkey).
 servers=(redis)
 [[ "$LAB_SUITE" == bookworm ]] || servers+=(valkey)
-mapfile -t packages < <(for server in "${servers[@]}"; do bash "$root/scripts/install_packages.sh" --list debian "$server"; done | sort -u)
+mapfile -t packages < <(for server in "${servers[@]}"; do
+  bash "$root/scripts/install_packages.sh" --list debian "$server" "$LAB_SUITE"; done | sort -u)
 apt_dir="$LAB_MIRROR/apt-$LAB_SUITE"
 mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
 lab_sources > "$apt_dir/sources.list.d/lab.sources"

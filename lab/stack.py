@@ -8,7 +8,7 @@ command reads it through --config-file: the committed Pulumi.dev.yaml never hold
 secrets.
 
 Usage (root, inside the lab namespace; `make up` / `make preview` / `make down` run it):
-    python -m lab.stack up|preview|refresh|destroy|outputs|config [--stack NAME]
+    python -m lab.stack up|preview|refresh|destroy|outputs|config|cancel [--stack NAME]
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class LabStack:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("up", "preview", "refresh", "destroy", "outputs", "config"))
+    parser.add_argument("action", choices=("up", "preview", "refresh", "destroy", "outputs", "config", "cancel"))
     parser.add_argument("--stack", default="dev")
     args = parser.parse_args()
     stack = LabStack(args.stack)
@@ -232,14 +232,18 @@ def main() -> None:
                 stack.destroy()
             else:
                 print(f"no change: no stack {args.stack}")
+        elif args.action == "cancel":
+            # An update that was interrupted leaves its lock behind.
+            print(pulumi_cli("cancel", "--yes", "--stack", args.stack).stdout.strip())
         elif args.action == "outputs":
             print(json.dumps(stack.outputs(), indent=2, default=str))
         else:
             print(json.dumps({key: "[secret]" if key in LAB_SECRETS else value
                               for key, value in stack.config().items()}, indent=2))
     except auto.CommandError as error:
-        # The engine already printed its diagnostics on the way (on_output).
-        sys.exit(f"lab.stack {args.action} {args.stack} failed: {str(error).splitlines()[0]}")
+        # The engine printed its diagnostics on the way (on_output); its own last words are on stderr.
+        said = str(error).partition(" stderr: ")[2].strip() or str(error).strip()
+        sys.exit(f"lab.stack {args.action} {args.stack} failed: {said}")
 
 
 if __name__ == "__main__":

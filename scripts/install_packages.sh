@@ -2,8 +2,8 @@
 # Installs the cluster packages and the Redis-protocol server with the distribution's package
 # manager (apt on Debian-family, dnf with the HighAvailability repository on RHEL-family).
 # Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false) SERVER(redis|valkey)
-#        install_packages.sh --list debian|rhel [SERVER]   (prints the package names; the lab's
-#        mirror is built from this list, so it lives in one place)
+#        install_packages.sh --list debian|rhel SERVER [CODENAME]   (prints the package names; the
+#        lab's mirror is built from this list, so it lives in one place)
 # MIRROR_URL, when set, is the only package source used (hosts without internet).
 set -euo pipefail
 
@@ -11,8 +11,14 @@ set -euo pipefail
 # (crm_mon for pcs, /etc/protocols for firewalld, xmllint for the redis agent), so they are
 # named explicitly and Recommends are not pulled in. hacluster_password.sh hashes with perl
 # (perl-base is essential on Debian).
-debian_packages=(pcs pacemaker pacemaker-cli-utils corosync corosync-qdevice fence-agents fence-virt resource-agents
+debian_packages=(pcs pacemaker pacemaker-cli-utils corosync corosync-qdevice fence-virt resource-agents
                  firewalld netbase ipset iptables libxml2-utils net-tools python3)
+# The fence agents' shared files. From Debian 13 on, fence-agents is a transitional package for
+# fence-agents-all (every cloud's agent and their Python libraries, ~280 packages more); the
+# cluster fences with fence_xvm (fence-virt), which needs only the common files.
+debian_fence_agents() {
+  if [[ "$1" == bookworm ]]; then echo fence-agents; else echo fence-agents-common; fi
+}
 rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents firewalld python3
                perl-interpreter)
 declare -A server_packages=([debian:redis]="redis-server redis-tools" [debian:valkey]="valkey-server valkey-tools"
@@ -21,10 +27,9 @@ declare -A server_packages=([debian:redis]="redis-server redis-tools" [debian:va
 if [[ "$1" == "--list" ]]; then
   packages_var="${2}_packages[@]"
   printf '%s\n' "${!packages_var}"
-  if [[ -n "${3:-}" ]]; then
-    read -r -a extra <<<"${server_packages[$2:$3]}"
-    printf '%s\n' "${extra[@]}"
-  fi
+  read -r -a extra <<<"${server_packages[$2:$3]}"
+  printf '%s\n' "${extra[@]}"
+  [[ "$2" == debian ]] && debian_fence_agents "${4:?--list debian needs the release codename}"
   exit 0
 fi
 mirror="$1"
@@ -44,7 +49,7 @@ done
 install_debian() {
   local packages=("${debian_packages[@]}") extra
   read -r -a extra <<<"${server_packages[debian:$server]}"
-  packages+=("${extra[@]}")
+  packages+=("${extra[@]}" "$(debian_fence_agents "${VERSION_CODENAME:?no VERSION_CODENAME in os-release}")")
   local missing=()
   local package
   for package in "${packages[@]}"; do
@@ -77,8 +82,14 @@ install_debian() {
          "check that packageMirror serves them (the list: install_packages.sh --list debian)" >&2
     exit 1
   fi
+  # What apt removes to make room, said out loud. On Debian 13 that is cloud-init: it conflicts
+  # with firewalld (their boot orderings form a cycle). It configured this node at first boot and
+  # what it wrote stays (network, hostname, users, host key); a rebooted node does without it.
+  local removed
+  removed="$(apt-get "${apt_options[@]}" install -s -q -y --no-install-recommends "${missing[@]}" \
+             | awk '$1 == "Remv" {printf "%s%s", sep, $2; sep=" "}')"
   apt-get "${apt_options[@]}" install -q -y --no-install-recommends "${missing[@]}"
-  echo "changed: installed ${missing[*]}"
+  echo "changed: installed ${missing[*]}${removed:+; removed $removed, which conflicts with them}"
 }
 
 install_rhel() {

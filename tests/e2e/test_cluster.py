@@ -24,6 +24,12 @@ def crm_status(cluster: Deployment) -> ET.Element:
 
 
 @pytest.mark.matrix
+def test_cloud_init_configured_both_nodes_without_errors(cluster: Deployment) -> None:
+    ready = [line for line in cluster.output if "-wait created" in line]
+    assert len(ready) == 2 and all("ready: cloud-init done on" in line for line in ready), ready
+
+
+@pytest.mark.matrix
 def test_both_nodes_online(cluster: Deployment) -> None:
     nodes = {node.get("name"): node.get("online") for node in crm_status(cluster).iter("node") if node.get("online")}
     assert nodes == {"redis-1": "true", "redis-2": "true"}

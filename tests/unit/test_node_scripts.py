@@ -537,6 +537,17 @@ def test_installs_only_what_is_missing_from_the_mirror_it_is_given(node: Node) -
         "no change: all 17 packages already installed")
 
 
+def test_a_package_apt_removes_to_make_room_is_named(node: Node) -> None:
+    node.write("/etc/os-release", DEBIAN.replace("12 (bookworm)", "13 (trixie)").replace("bookworm", "trixie"))
+    node.set("apt/missing", "firewalld\n")
+    node.set("apt/conflicting", "cloud-init\n")
+    ran = node.run("install_packages.sh", "", "false", "redis")
+    assert ran.report == "changed: installed firewalld; removed cloud-init, which conflicts with them", ran.stderr
+    # Debian 13 needs only the fence agents' common files beside fence-virt.
+    checked = {call[-1] for call in node.calls("dpkg-query")}
+    assert "fence-agents-common" in checked and "fence-agents" not in checked
+
+
 def test_names_every_package_the_source_lacks_before_installing_anything(node: Node) -> None:
     node.write("/etc/os-release", DEBIAN)
     node.set("apt/missing", "fence-virt\nredis-server\npcs\n")
