@@ -35,7 +35,7 @@ fence_virtd = (FenceVirtd("fence", FenceVirtdArgs(settings, settings.hypervisor,
 qnetd_bundle = (Qnetd("qnetd", QnetdArgs(settings, settings.quorum_device, network)).bundle
                 if settings.quorum_device is not None else None)
 cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, vms, fence_virtd, qnetd_bundle))
-redis = RedisHa("redis", RedisHaArgs(settings, vms, cluster.installed, cluster.ready))
+redis = RedisHa("redis", RedisHaArgs(settings, vms, cluster.installed, cluster.firewalls, cluster.ready))
 
 pulumi.export("vip", redis.vip)
 pulumi.export("port", redis.port)

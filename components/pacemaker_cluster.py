@@ -32,6 +32,8 @@ class PacemakerCluster(pulumi.ComponentResource):
     """The last step: the cluster is formed, started and its properties set."""
     installed: tuple[pulumi.Resource, pulumi.Resource]
     """Per node: the cluster and Redis packages are installed."""
+    firewalls: tuple[pulumi.Resource, pulumi.Resource]
+    """Per node: firewalld runs, the cluster's services open."""
 
     def __init__(self, name: str, args: PacemakerClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("redis-ha:index:PacemakerCluster", name, None, opts)
@@ -42,6 +44,7 @@ class PacemakerCluster(pulumi.ComponentResource):
 
         per_node_ready = []
         installed = []
+        firewalls = []
         qdevice_clients = []
         for node, vm in zip(settings.nodes, args.vms, strict=True):
             prefix = f"{name}-{node.name}"
@@ -66,6 +69,7 @@ class PacemakerCluster(pulumi.ComponentResource):
             prepare = run_script(f"{prefix}-prepare", settings, node, "cluster_node_prepare.sh",
                                  [settings.cluster_name], parent=self, depends_on=[credentials], triggers=vm_trigger)
             installed.append(install)
+            firewalls.append(firewall)
             per_node_ready.append(prepare)
             if args.qnetd_bundle is not None:
                 qdevice_clients.append(run_script(
@@ -107,5 +111,6 @@ class PacemakerCluster(pulumi.ComponentResource):
 
         self.ready = properties
         self.installed = (installed[0], installed[1])
+        self.firewalls = (firewalls[0], firewalls[1])
         self.register_outputs({"clusterName": settings.cluster_name, "setupStdout": setup.stdout,
                                "propertiesStdout": properties.stdout})

@@ -23,6 +23,8 @@ class RedisHaArgs:
     """The two node VMs, in node order: a replaced VM is a new machine, and its steps run again."""
     installed: tuple[pulumi.Resource, pulumi.Resource]
     """Per node: the step after which redis-server and firewalld are installed."""
+    firewalls: tuple[pulumi.Resource, pulumi.Resource]
+    """Per node: the step after which firewalld runs (the Redis port's rules come after)."""
     cluster_ready: pulumi.Resource
     """The step after which the cluster is formed and its properties set."""
 
@@ -40,7 +42,7 @@ class RedisHa(pulumi.ComponentResource):
         allowed = [str(settings.network), *settings.client_networks]
 
         configured = []
-        for node, vm, installed in zip(settings.nodes, args.vms, args.installed, strict=True):
+        for node, vm, installed, firewalld in zip(settings.nodes, args.vms, args.installed, args.firewalls, strict=True):
             prefix = f"{name}-{node.name}"
             config = run_script(
                 f"{prefix}-config", settings, node, "redis_config.sh",
@@ -49,7 +51,7 @@ class RedisHa(pulumi.ComponentResource):
                 stdin=pulumi.Output.secret(render_redis_conf(settings, node)), triggers=[vm.domain_id],
             )
             firewall = run_script(f"{prefix}-firewall", settings, node, "firewall_redis.sh",
-                                  [settings.redis_port, *allowed], parent=self, depends_on=[installed],
+                                  [settings.redis_port, *allowed], parent=self, depends_on=[firewalld],
                                   triggers=[vm.domain_id])
             configured += [config, firewall]
 

@@ -92,7 +92,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("vip", "string", ""),
     KeySpec("nicMacs", "array", []),
     KeySpec("vcpus", "integer", 2, bounds=(1, 64)),
-    KeySpec("memoryMib", "integer", 2048, bounds=(512, 1048576)),
+    KeySpec("memoryMib", "integer", 2048, bounds=(2048, 1048576)),
     KeySpec("diskGib", "integer", 10, bounds=(1, 16384)),
     KeySpec("sshUser", "string", "redisha"),
     KeySpec("sshPublicKey", "string"),
@@ -309,6 +309,7 @@ def _usable_in(key: str, address: ipaddress.IPv4Address, network: ipaddress.IPv4
 # Why a bound is where it is, where that is not obvious.
 _BOUND_REASONS = {
     "migrationThreshold": "0 would never move a failed master's role to the replica: no failover",
+    "memoryMib": "on Debian 13, pcsd and corosync alone take over 1 GiB; with less a node thrashes",
     "monitorTimeoutSeconds": "a resource agent's run takes seconds on a loaded node",
     "redisOperationTimeoutSeconds": "a replica's start waits for its first full sync",
     "readyTimeoutSeconds": "a new VM boots and runs cloud-init first",

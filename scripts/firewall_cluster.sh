@@ -15,6 +15,12 @@ if ! systemctl is-active --quiet firewalld; then
   systemctl start firewalld
   changes+=("started firewalld")
 fi
+# A firewalld just started can take longer to answer than firewall-cmd waits on D-Bus (Debian
+# 13's, on an emulated node, failed a command with NoReply): wait until it says it runs.
+for _ in $(seq 1 90); do
+  firewall-cmd --state >/dev/null 2>&1 && break
+  sleep 2
+done
 for service in ssh high-availability; do
   if ! firewall-cmd --quiet --permanent --query-service="$service"; then
     firewall-cmd --quiet --permanent --add-service="$service"

@@ -80,6 +80,8 @@ def test_steps_are_ordered_through_dependencies(program: Program) -> None:
         assert program.depends("cluster-setup", f"cluster-{node}-auth")
         assert program.depends("redis-resources", f"redis-{node}-config")
         assert program.depends("redis-resources", f"redis-{node}-firewall")
+        # firewalld runs (and answers) before the Redis port's rules are made.
+        assert program.depends(f"redis-{node}-firewall", f"cluster-{node}-firewall")
         assert program.depends(f"cluster-{node}-boot", "cluster-setup")
     assert not program.depends("cluster-setup", "redis-resources")
 
