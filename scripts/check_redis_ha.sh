@@ -6,9 +6,9 @@ set -euo pipefail
 
 client="$1" vip="$2" port="$3" timeout_s="$4"
 IFS= read -r REDISCLI_AUTH
-# The password reaches the client through its environment, never through argv: redis-cli reads
-# REDISCLI_AUTH, valkey-cli VALKEYCLI_AUTH.
-export REDISCLI_AUTH VALKEYCLI_AUTH="$REDISCLI_AUTH"
+# The password reaches the client through its environment (redis-cli and valkey-cli both read
+# REDISCLI_AUTH), never through argv.
+export REDISCLI_AUTH
 
 cli() {
   timeout 10 "$client" -h "$vip" -p "$port" "$@" 2>&1 | tr -d '\r'
