@@ -16,63 +16,19 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from components.settings import Node, Settings
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-# Edwards25519 (RFC 8032, section 5.1): field prime, curve constant, base point.
-_P = 2**255 - 19
-_D = -121665 * pow(121666, _P - 2, _P) % _P
-_BASE_Y = 4 * pow(5, _P - 2, _P) % _P
-_SQRT_MINUS_ONE = pow(2, (_P - 1) // 4, _P)
+from components.settings import Node, Settings
 
 _KEY_TYPE = b"ssh-ed25519"
 _PEM_WIDTH = 70
 
 
-def _recover_x(y: int) -> int:
-    xx = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P)
-    x = pow(xx, (_P + 3) // 8, _P)
-    if (x * x - xx) % _P:
-        x = x * _SQRT_MINUS_ONE % _P
-    return x if x % 2 == 0 else _P - x
-
-
-_Point = tuple[int, int, int, int]
-"""Extended homogeneous coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, x*y = T/Z."""
-
-_BASE: _Point = (_recover_x(_BASE_Y), _BASE_Y, 1, _recover_x(_BASE_Y) * _BASE_Y % _P)
-
-
-def _add(a: _Point, b: _Point) -> _Point:
-    x1, y1, z1, t1 = a
-    x2, y2, z2, t2 = b
-    p = (y1 - x1) * (y2 - x2) % _P
-    q = (y1 + x1) * (y2 + x2) % _P
-    r = 2 * t1 * t2 * _D % _P
-    s = 2 * z1 * z2 % _P
-    e, f, g, h = q - p, s - r, s + r, q + p
-    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
-
-
-def _multiply(scalar: int, point: _Point) -> _Point:
-    result: _Point = (0, 1, 1, 0)
-    while scalar:
-        if scalar & 1:
-            result = _add(result, point)
-        point = _add(point, point)
-        scalar >>= 1
-    return result
-
-
 def ed25519_public_key(seed: bytes) -> bytes:
     """The 32-byte public key of a 32-byte Ed25519 private key (seed)."""
-    digest = hashlib.sha512(seed).digest()
-    scalar = int.from_bytes(digest[:32], "little")
-    scalar &= (1 << 254) - 8
-    scalar |= 1 << 254
-    x, y, z, _ = _multiply(scalar, _BASE)
-    z_inverse = pow(z, _P - 2, _P)
-    x, y = x * z_inverse % _P, y * z_inverse % _P
-    return (y | (x & 1) << 255).to_bytes(32, "little")
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _ssh_string(data: bytes) -> bytes:
@@ -90,7 +46,10 @@ class HostKey:
 def host_key(seed: bytes, comment: str) -> HostKey:
     public = ed25519_public_key(seed)
     public_blob = _ssh_string(_KEY_TYPE) + _ssh_string(public)
-    # Any value both copies share; derived so that the rendering is the same on every run.
+    # The file is laid out here rather than by cryptography's OpenSSH serializer, which draws its
+    # check word at random: a new rendering on every run would change the nodes' user-data, and a
+    # changed cloud-init disk replaces the VM. Any value both copies share will do; derived, it is
+    # the same on every run (and the same as the keys of stacks made before).
     check = hashlib.sha256(b"check" + seed).digest()[:4]
     private = (check + check + _ssh_string(_KEY_TYPE) + _ssh_string(public) + _ssh_string(seed + public)
                + _ssh_string(comment.encode()))

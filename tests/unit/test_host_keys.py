@@ -1,11 +1,15 @@
-"""Host keys derived in Python must be keys OpenSSH agrees with: checked against ssh-keygen."""
+"""Host keys derived in Python must be keys OpenSSH agrees with (checked against ssh-keygen) and
+the ones existing stacks already pinned."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import struct
 import subprocess
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
 
 from components.host_keys import ed25519_public_key, known_hosts, node_host_key
 from components.settings import Settings
@@ -47,6 +51,22 @@ def test_rendered_private_key_signs_for_its_public_key(tmp_path: Path) -> None:
     verified = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(signers), "-I", "redis-1", "-n", "test",
                                "-s", f"{message}.sig"], stdin=message.open(), capture_output=True, text=True)
     assert verified.returncode == 0, verified.stderr
+
+
+PINNED_BEFORE = "AAAAC3NzaC1lZDI1NTE5AAAAIPXVdx/9zmqsVdctugi8slfHFABtSd4+yS24ylsG4+cd"
+RENDERED_BEFORE_SHA256 = "b7447948d9710c960056ab67d77b9e50b6a92c826f9d9bdfec6c454b4d333953"
+
+
+def test_the_keys_of_existing_stacks_stay_the_same() -> None:
+    # Rendered by the hand-written Ed25519 arithmetic this replaced: the same seed must keep
+    # giving the same key, or every existing node's cloud-init disk (and VM) would be replaced.
+    key = node_host_key("stack's ssh private key", "redis-ha", "redis-1")
+    assert key.public == "ssh-ed25519 " + PINNED_BEFORE
+    assert hashlib.sha256(key.private_openssh.encode()).hexdigest() == RENDERED_BEFORE_SHA256
+    # cryptography reads the rendered private key back as the same key pair.
+    loaded = serialization.load_ssh_private_key(key.private_openssh.encode(), password=None)
+    assert loaded.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                            serialization.PublicFormat.OpenSSH).decode() == key.public
 
 
 def test_keys_are_stable_and_differ_per_node_and_stack() -> None:
