@@ -9,18 +9,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # The first log line of each failover step, in the order they happen. Messages are corosync
-# 3.1's and Pacemaker 2.1's (pacemaker-controld's "Result of <op> operation for <rsc> on <node>").
-STEPS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("failure detected", re.compile(
-        r"Token has not been received|A processor failed, forming new configuration"
-        r"|Result of monitor operation for redis on \S+: (not running|error|failed)")),
-    ("membership formed", re.compile(r"A new membership \(\S+\) was formed")),
-    ("peer fenced", re.compile(r"Operation '(reboot|off)' .*targeting \S+ .*: OK")),
-    ("vip down", re.compile(r"Result of stop operation for vip on \S+: ok")),
-    ("old master out", re.compile(r"Result of (demote|stop) operation for redis on \S+: ok")),
-    ("promote done", re.compile(r"Result of promote operation for redis on \S+: ok")),
-    ("vip up", re.compile(r"Result of start operation for vip on \S+: ok")),
-)
+# 3.1's and pacemaker-controld's "Result of <op> operation for <rsc> on <node>: <result>", which
+# Pacemaker 2.1 writes in lower case (ok, not running) and Pacemaker 3.0 capitalised (OK, Not running).
+STEPS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((step, re.compile(pattern, re.IGNORECASE)) for step, pattern in (
+    ("failure detected", r"Token has not been received|A processor failed, forming new configuration"
+                         r"|Result of monitor operation for redis on \S+: (not running|error|failed)"),
+    ("membership formed", r"A new membership \(\S+\) was formed"),
+    ("peer fenced", r"Operation '(reboot|off)' .*targeting \S+ .*: OK"),
+    ("vip down", r"Result of stop operation for vip on \S+: ok"),
+    ("old master out", r"Result of (demote|stop) operation for redis on \S+: ok"),
+    ("promote done", r"Result of promote operation for redis on \S+: ok"),
+    ("vip up", r"Result of start operation for vip on \S+: ok"),
+))
 
 
 def steps(lines: list[tuple[float, str]], fault_at: float) -> dict[str, float]:

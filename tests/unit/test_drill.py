@@ -66,6 +66,13 @@ def test_steps_are_the_first_matching_lines_after_the_fault() -> None:
         "failure detected": 1.2, "membership formed": 5.8, "promote done": 10.0, "vip up": 13.0}
 
 
+def test_pacemaker_3s_capitalised_results_are_steps_too() -> None:
+    lines = [(5.0, "notice: Result of monitor operation for redis on redis-2: Not running"),
+             (9.0, "notice: Result of promote operation for redis on redis-1: OK"),
+             (12.0, "notice: Result of start operation for vip on redis-1: OK")]
+    assert steps(lines, fault_at=1.0) == {"failure detected": 4.0, "promote done": 8.0, "vip up": 11.0}
+
+
 def test_a_redis_crash_is_detected_by_the_failed_monitor() -> None:
     lines = [(5.0, "notice: Result of monitor operation for redis on redis-2: not running | rc=7"),
              (9.0, "notice: Result of stop operation for redis on redis-2: ok")]
