@@ -100,6 +100,8 @@ class LabStack:
     # -- setting up ---------------------------------------------------------------------------
 
     def exists(self) -> bool:
+        if not STATE.is_dir():
+            return False
         listed = json.loads(pulumi_cli("stack", "ls", "--json").stdout or "[]")
         return any(entry["name"] in (self.name, f"organization/{PROJECT}/{self.name}") for entry in listed)
 

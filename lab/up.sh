@@ -46,6 +46,28 @@ fi
 domain_type="$("$here/detect_accel.sh")"
 lab_log "domain type: $domain_type"
 
+# A lab whose processes died without lab/down.sh (killed, or a restarted container) leaves its
+# namespace with bridges, and libvirt's status files for networks and domains that no longer run;
+# libvirtd crashes reading those. With no lab libvirtd and no lab guest alive, none of it is live.
+lab_guest_alive() {
+  local file
+  for file in /run/libvirt/qemu/"$LAB_PREFIX"*.pid; do
+    [[ -s "$file" && -d "/proc/$(cat "$file")" ]] && return 0
+  done
+  return 1
+}
+if ! lab_pid_alive "$LAB_RUN/libvirtd.pid" && ! lab_guest_alive \
+   && { ip netns list | grep -qw "$LAB_NS" || compgen -G "/run/libvirt/*/$LAB_PREFIX*.xml" >/dev/null; }; then
+  if ip netns list | grep -qw "$LAB_NS"; then
+    for pid in $(ip netns pids "$LAB_NS"); do
+      kill -9 "$pid" 2>/dev/null || true
+    done
+    ip netns delete "$LAB_NS"
+  fi
+  rm -f /run/libvirt/qemu/"$LAB_PREFIX"*.{pid,xml} /run/libvirt/network/"$LAB_PREFIX"*.xml "$LAB_RUN"/*.pid
+  lab_log "cleared the state of a lab whose processes died without lab/down.sh"
+fi
+
 if ! ip netns list | grep -qw "$LAB_NS"; then
   ip netns add "$LAB_NS"
   ip netns exec "$LAB_NS" ip link set lo up
