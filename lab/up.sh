@@ -65,6 +65,8 @@ if ! lab_pid_alive "$LAB_RUN/libvirtd.pid" && ! lab_guest_alive \
     ip netns delete "$LAB_NS"
   fi
   rm -f /run/libvirt/qemu/"$LAB_PREFIX"*.{pid,xml} /run/libvirt/network/"$LAB_PREFIX"*.xml "$LAB_RUN"/*.pid
+  # As after a host's reboot: libvirtd starts the autostart networks (and guests) again.
+  rm -f /run/libvirt/network/autostarted /run/libvirt/qemu/autostarted
   lab_log "cleared the state of a lab whose processes died without lab/down.sh"
 fi
 
