@@ -60,8 +60,9 @@ CRASH_SPACING_S = 5.0
 been promoted (or restarted) in between."""
 REPLICA_OUTAGE_S = 60.0
 """How long the master writes alone before it is lost too (a replica lost for hours, scaled down)."""
-START_ALL = "sudo pcs cluster start --all --wait=900"
-"""The README's one command that brings the cluster back after a full outage, from either node."""
+START_ALL = "sudo redis-ha-start-cluster"
+"""The README's one command that brings the cluster back after a full outage, from either node
+(waits for both pcsd, then `pcs cluster start --all`, waiting up to 900 s)."""
 REFUSE_S = 30.0
 """How long the stale node, alone, is watched not serving."""
 

@@ -113,7 +113,11 @@ class Node:
         target.chmod(mode)
 
     def run(self, script: str, *args: str | int, stdin: str | None = None) -> Ran:
-        return self._inside('exec bash "$0" "$@"', str(SCRIPTS_DIR / script), *(str(arg) for arg in args), stdin=stdin)
+        return self.run_file(str(SCRIPTS_DIR / script), *args, stdin=stdin)
+
+    def run_file(self, path: str, *args: str | int, stdin: str | None = None) -> Ran:
+        """A script at ``path`` as the node sees it (one a script installed, too)."""
+        return self._inside('exec bash "$0" "$@"', path, *(str(arg) for arg in args), stdin=stdin)
 
     def _inside(self, command: str, *args: str, stdin: str | None = None) -> Ran:
         """A bash command line in the node's namespaces, ``args`` as $0 $1..."""

@@ -508,13 +508,55 @@ def test_boot_enables_exactly_the_units_asked_for(node: Node, enabled: list[str]
     for unit in enabled:
         node.set(f"systemd/enabled/{unit}")
     first = node.run("cluster_boot.sh", start_at_boot, quorum_device)
-    assert first.report == f"changed: {changes}", first.stderr
+    assert first.report == f"changed: {changes} wrote {START_COMMAND}", first.stderr
     wanted = {unit for unit in ("corosync", "pacemaker") if start_at_boot == "true"}
     if start_at_boot == "true" and quorum_device == "true":
         wanted.add("corosync-qdevice")
     assert {path.name for path in (node.state / "systemd/enabled").iterdir()} == wanted
     assert node.run("cluster_boot.sh", start_at_boot, quorum_device).report == (
-        f"no change: cluster units start at boot: {start_at_boot} (quorum device: {quorum_device})")
+        f"no change: cluster units start at boot: {start_at_boot} (quorum device: {quorum_device}); "
+        f"{START_COMMAND} in place")
+
+
+START_COMMAND = "/usr/local/sbin/redis-ha-start-cluster"
+
+
+def formed_and_stopped(node: Node) -> None:
+    """Both nodes authenticated, the cluster formed, then everything lost (a power cut)."""
+    node.set("pcsd/password", HACLUSTER_PASSWORD)
+    node.run("cluster_auth.sh", "redis-1", "192.168.150.11", "redis-2", "192.168.150.12",
+             stdin=HACLUSTER_PASSWORD + "\n")
+    node.run("cluster_setup.sh", *SETUP)
+    node.run("cluster_boot.sh", "false", "false")
+    for unit in ("corosync", "pacemaker"):
+        (node.state / "systemd/active" / unit).unlink()
+    (node.state / "members").unlink()
+    node.forget_calls()
+
+
+def test_the_start_command_waits_for_every_pcsd_then_starts_both_nodes(node: Node) -> None:
+    formed_and_stopped(node)
+    node.set("pcsd/starting", "redis-2 3")
+    ran = node.run_file(START_COMMAND, 120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.count("waiting for pcsd on: redis-2: Offline;") == 1, ran.stdout
+    looks = [call for call in node.calls("pcs") if call[1:3] == ["status", "pcsd"]]
+    starts = [call for call in node.calls("pcs") if call[1:3] == ["cluster", "start"]]
+    assert len(looks) == 4 and len(starts) == 1
+    assert node.calls("pcs").index(starts[0]) == len(node.calls("pcs")) - 1
+    assert starts[0][3] == "--all" and starts[0][4].startswith("--wait=")
+    assert 60 <= int(starts[0][4].removeprefix("--wait=")) <= 120
+    assert (node.state / "members").read_text().split() == ["redis-1", "redis-2"]
+
+
+def test_the_start_command_gives_up_naming_the_node_whose_pcsd_never_answered(node: Node) -> None:
+    formed_and_stopped(node)
+    node.set("pcsd/starting", "redis-2 1000")
+    ran = node.run_file(START_COMMAND, 2)
+    assert ran.returncode == 1
+    assert ran.stderr.strip() == "error: pcsd still not answering after 2s on: redis-2: Offline;"
+    assert not [call for call in node.calls("pcs") if call[1:3] == ["cluster", "start"]]
+    assert not (node.state / "members").exists()
 
 
 # -- install_packages.sh --------------------------------------------------------------------

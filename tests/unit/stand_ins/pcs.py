@@ -167,8 +167,15 @@ def main(argv: list[str]) -> int:
             tree.write(cib_file)
         case ["status", "pcsd", *nodes]:
             authorized = known.read_text().split() if known.exists() else []
-            for node in nodes:
-                print(f"  {node}: {'Online' if node in authorized else 'Unable to authenticate'}")
+            # "NODE N": NODE's pcsd answers only from the (N+1)th look on, as after a boot.
+            starting = pcsd / "starting"
+            late, polls = starting.read_text().split() if starting.exists() else ("", "0")
+            if late:
+                starting.write_text(f"{late} {max(int(polls) - 1, 0)}\n")
+            for node in nodes or re.findall(r"(?m)^\s*name: (\S+)$", conf.read_text()):
+                shown = "Offline" if node == late and int(polls) > 0 else (
+                    "Online" if node in authorized else "Unable to authenticate")
+                print(f"  {node}: {shown}")
         case ["host", "auth", *rest]:
             password = sys.stdin.readline().rstrip("\n")
             nodes = [word for word in rest if "=" not in word and not word.startswith("-") and word != "hacluster"]
