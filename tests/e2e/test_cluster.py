@@ -178,7 +178,6 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployme
 
 
 @pytest.mark.matrix
-@pytest.mark.matrix
 def test_losing_the_masters_vm_loses_no_acknowledged_write(cluster: Deployment) -> None:
     """The master's VM destroyed under writes: the replica fences it and takes over; the VM is
     started again and rejoins as an operator would (drill fault master-vm-destroyed)."""
