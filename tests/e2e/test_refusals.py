@@ -51,10 +51,11 @@ def preview_with(stack: LabStack, overrides: dict[str, str | None], folder: Path
     config_file = folder / f"{len(list(folder.iterdir()))}.yaml"
     shutil.copy(stack.config_file, config_file)
     document = yaml.safe_load(config_file.read_text())
-    # The table's cases are written against the unit tests' configuration: their network, no
-    # direct kernel boot.
-    base: dict[str, str | None] = {"networkCidr": "192.168.150.0/24", "kernel": None, "initrd": None,
-                                   "kernelCmdline": None}
+    # The table's cases are written against the unit tests' configuration: their network and
+    # cluster name (nodeNames cases clash with it), no direct kernel boot. A preview makes
+    # nothing, so the probe's own names are not needed here.
+    base: dict[str, str | None] = {"networkCidr": "192.168.150.0/24", "clusterName": None, "kernel": None,
+                                   "initrd": None, "kernelCmdline": None}
     for key, value in {**base, **overrides}.items():
         document["config"].pop(f"{PROJECT}:{key}", None)
         if value is not None and key not in SECRET_KEYS:
