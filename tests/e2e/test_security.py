@@ -17,12 +17,17 @@ from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
 from tests.e2e.conftest import PS_SAMPLES, Deployment
 
 
+def host_key_lines(cluster: Deployment) -> list[str]:
+    """The nodes' private host keys: their base64 lines after the first, which is the same for
+    every such key."""
+    settings = cluster.settings
+    return [line for node in settings.nodes for line in host_key_of(settings, node).private_openssh.splitlines()[2:-1]]
+
+
 def secret_values(cluster: Deployment) -> list[str]:
     """The secrets that reach the nodes."""
     settings = cluster.settings
-    # The host keys' base64 lines after the first, which is the same for every such key.
-    host_keys = [line for node in settings.nodes for line in host_key_of(settings, node).private_openssh.splitlines()[2:-1]]
-    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_keys]
+    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster)]
 
 
 def secrets_of(cluster: Deployment) -> str:
@@ -30,24 +35,50 @@ def secrets_of(cluster: Deployment) -> str:
     return "\n".join(secret_values(cluster)) + "\n"
 
 
+def is_provider_debug_log(event: str) -> bool:
+    """A provider's log line, which the engine passes on as a debug diagnostic: shown only with
+    `pulumi up --debug`, kept in `--event-log` files and Automation API event streams, not sent to
+    Pulumi Cloud (its backend drops debug diagnostics)."""
+    diagnostic = json.loads(event).get("diagnostic_event") or {}
+    return diagnostic.get("severity") == "debug"
+
+
+def found_in(text: str, values: list[str]) -> list[str]:
+    """Which of ``values`` (shortened) ``text`` holds, in plain text or base64-encoded."""
+    return [value[:4] + "..." for value in values if value in text or base64.b64encode(value.encode()).decode() in text]
+
+
 def test_no_secret_in_the_state_the_engine_output_or_its_events(cluster: Deployment) -> None:
     """`pulumi stack export`, everything `pulumi up` printed and every engine event: no secret in
-    plain text, nor base64-encoded."""
+    plain text, nor base64-encoded. The one exception, pinned here and tested on its own below:
+    the nodes' host keys in pulumi-libvirt's debug log of their cloud-init disks."""
     settings = cluster.settings
     # After the first line, which is the same for every key of its type.
     private_key_lines = settings.ssh_private_key.splitlines()[2:-1]
-    values = [*secret_values(cluster), *private_key_lines]
+    host_keys = host_key_lines(cluster)
+    others = [settings.hacluster_password, settings.redis_password, settings.fence_key, *private_key_lines]
+    debug = [event for event in cluster.events if is_provider_debug_log(event)]
     searched = {"stack export": json.dumps(cluster.stack.export()), "engine output": "\n".join(cluster.output),
-                "engine events": "\n".join(cluster.events)}
-    found = {where: [value[:4] + "..." for value in values
-                     if value in text or base64.b64encode(value.encode()).decode() in text]
-             for where, text in searched.items()}
+                "engine events": "\n".join(event for event in cluster.events if not is_provider_debug_log(event))}
+    found = {where: found_in(text, [*others, *host_keys]) for where, text in searched.items()}
+    found["providers' debug log"] = found_in("\n".join(debug), others)
     print(f"e2e: searched {', '.join(f'{where} ({len(text):,} characters)' for where, text in searched.items())} "
-          f"for {len(values)} secrets and their base64: {found}")
+          f"and {len(debug)} debug log lines for {len(others) + len(host_keys)} secrets and their base64: {found}")
     assert len(cluster.events) > 100 and len(cluster.output) > 100
     # The search works: the stack holds the secrets, encrypted.
     assert '"secure"' in searched["stack export"] or "ciphertext" in searched["stack export"]
-    assert found == {where: [] for where in searched}
+    assert found == {where: [] for where in [*searched, "providers' debug log"]}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pulumi-libvirt 0.5.4 (terraform-provider-libvirt 0.8.1) logs a cloud-init disk's user data, "
+    "which holds the node's private host key, as a debug diagnostic ('[INFO] cloudInit: {...}'); "
+    "see README, Security: known gap"))
+def test_no_host_key_in_the_providers_debug_log(cluster: Deployment) -> None:
+    debug = "\n".join(event for event in cluster.events if is_provider_debug_log(event))
+    found = found_in(debug, host_key_lines(cluster))
+    print(f"e2e: host key lines in the providers' debug log: {found}")
+    assert found == []
 
 
 def test_nodes_present_only_the_host_key_the_program_pins(cluster: Deployment) -> None:
