@@ -70,7 +70,7 @@ def test_no_secret_in_the_state_the_engine_output_or_its_events(cluster: Deploym
     assert found == {where: [] for where in [*searched, "providers' debug log"]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "pulumi-libvirt 0.5.4 (terraform-provider-libvirt 0.8.1) logs a cloud-init disk's user data, "
     "which holds the node's private host key, as a debug diagnostic ('[INFO] cloudInit: {...}'); "
     "see README, Security: known gap"))
