@@ -128,6 +128,14 @@ def sample_process_lists(deployment: Deployment, settings: Settings) -> None:
                              f">> {PS_SAMPLES} 2>/dev/null < /dev/null & echo $! > {PS_SAMPLES}.pid'", stdin=SAMPLER)
 
 
+def stop_sampling(deployment: Deployment, settings: Settings) -> None:
+    """Ends the samplers once provisioning is over: before any fault, since a node that is
+    rebooted loses its sampler and may give its PID to another process."""
+    for node in settings.nodes:
+        deployment.ssh(node, f"sudo bash -c 'pid=$(cat {PS_SAMPLES}.pid); "
+                             f"grep -qF {PS_SAMPLES}.sh /proc/$pid/cmdline && kill $pid; rm {PS_SAMPLES}.pid'")
+
+
 def domains_of(settings: Settings) -> list[str]:
     """The stack's libvirt domains that exist."""
     return [settings.domain_name(node) for node in settings.nodes
@@ -150,6 +158,7 @@ def cluster() -> Iterator[Deployment]:
     try:
         deployment.up("first up")
         sampler.join(timeout=60)
+        stop_sampling(deployment, deployment.settings)
         yield deployment
     finally:
         if stack.export()["deployment"].get("resources"):
