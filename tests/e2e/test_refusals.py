@@ -7,6 +7,7 @@ to check, and `pulumi destroy` removes whatever the failed `up` had made."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -48,7 +49,11 @@ def resources(stack: LabStack) -> list[str]:
 def preview_with(stack: LabStack, overrides: dict[str, str | None], folder: Path) -> subprocess.CompletedProcess[str]:
     """`pulumi preview` with the stack's configuration changed by ``overrides`` (None removes a
     key), through a configuration file of its own."""
-    config_file = folder / f"{len(list(folder.iterdir()))}.yaml"
+    # A file of its own per preview: previews run in parallel (a name from counting the folder's
+    # files once gave two of them the same file, and one case previewed another's values).
+    handle, name = tempfile.mkstemp(suffix=".yaml", dir=folder)
+    os.close(handle)
+    config_file = Path(name)
     shutil.copy(stack.config_file, config_file)
     document = yaml.safe_load(config_file.read_text())
     # The table's cases are written against the unit tests' configuration: their network and
