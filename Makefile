@@ -17,7 +17,7 @@ E2E_ARGS ?=
 IN_LAB := ip netns exec redis-ha-lab
 STACK := $(IN_LAB) $(BIN)/python -m lab.stack
 
-.PHONY: help venv lint test-unit test-e2e test-e2e-long test toolchain lab up lab-cluster preview down drill lab-down clean
+.PHONY: help venv lint test-unit test-e2e test toolchain lab up lab-cluster preview down drill lab-down clean
 
 help:
 	@echo "make up         set up everything (venv, toolchain, lab) and pulumi up the dev stack on the lab"
@@ -27,7 +27,6 @@ help:
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
 	@echo "make test-unit  unit tests (pure renderers, validation, scripts, Pulumi mocks)"
 	@echo "make test-e2e   end-to-end: pulumi up of a stack on the lab, checks, faults, destroy"
-	@echo "make test-e2e-long  the whole end-to-end suite, the quorum device too (longer than CI allows)"
 	@echo "make toolchain  build the Pulumi CLI, language host and plugins (see README, Toolchain)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make drill      failover drill and benchmark against the dev stack (DRILL_ARGS=...)"
@@ -49,13 +48,8 @@ lint: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-# CI's end-to-end run leaves out the tests marked long; test-e2e-long is the whole suite.
-E2E_PYTEST := $(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider --durations=0 tests/e2e
 test-e2e: $(STAMP) toolchain lab
-	$(E2E_PYTEST) -m "not long" $(E2E_ARGS)
-
-test-e2e-long: $(STAMP) toolchain lab
-	$(E2E_PYTEST) $(E2E_ARGS)
+	$(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider --durations=0 tests/e2e $(E2E_ARGS)
 
 test: lint test-unit test-e2e
 

@@ -117,7 +117,6 @@ def reported(cluster: Deployment, since: int, name: str) -> list[str]:
             if f" {name} " in line and ("changed:" in line or "no change:" in line)]
 
 
-@pytest.mark.long
 def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(cluster: Deployment) -> None:
     """`pulumi up` with quorumDevice hypervisor on the running cluster (the engine runs only what
     that changes), a second `pulumi up` that changes nothing, a partition under the device, and
