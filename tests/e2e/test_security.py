@@ -36,9 +36,9 @@ def secrets_of(cluster: Deployment) -> str:
 
 
 def is_provider_debug_log(event: str) -> bool:
-    """A provider's log line, which the engine passes on as a debug diagnostic: shown only with
-    `pulumi up --debug`, kept in `--event-log` files and Automation API event streams, not sent to
-    Pulumi Cloud (its backend drops debug diagnostics)."""
+    """A debug diagnostic, which is how the engine passes on a provider's log lines: shown only
+    with `pulumi up --debug`, kept in `--event-log` files and Automation API event streams, not
+    sent to Pulumi Cloud (its backend drops debug diagnostics)."""
     diagnostic = json.loads(event).get("diagnostic_event") or {}
     return diagnostic.get("severity") == "debug"
 
@@ -73,7 +73,7 @@ def test_no_secret_in_the_state_the_engine_output_or_its_events(cluster: Deploym
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "pulumi-libvirt 0.5.4 (terraform-provider-libvirt 0.8.1) logs a cloud-init disk's user data, "
     "which holds the node's private host key, as a debug diagnostic ('[INFO] cloudInit: {...}'); "
-    "see README, Security: known gap"))
+    "see README, Operating it: known gap"))
 def test_no_host_key_in_the_providers_debug_log(cluster: Deployment) -> None:
     debug = "\n".join(event for event in cluster.events if is_provider_debug_log(event))
     found = found_in(debug, host_key_lines(cluster))
