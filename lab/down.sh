@@ -69,12 +69,7 @@ stop_pid mirror
 stop_pid libvirtd
 stop_pid virtlogd
 
-if ip netns list | grep -qw "$LAB_NS"; then
-  # Anything still inside (a stray qemu or client) would keep the namespace's devices alive.
-  for pid in $(ip netns pids "$LAB_NS"); do
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  ip netns delete "$LAB_NS"
+if lab_remove_namespace; then
   lab_log "removed network namespace $LAB_NS"
 fi
 

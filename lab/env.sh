@@ -47,6 +47,17 @@ lab_pid_alive() {
   [[ "$(stat -L -c %i "/proc/$pid/ns/net")" == "$(stat -L -c %i "/run/netns/$LAB_NS")" ]]
 }
 
+# Removes the lab's namespace if it exists. Anything still inside (a stray qemu or client) would
+# keep the namespace's devices alive, so it is killed first.
+lab_remove_namespace() {
+  local pid
+  ip netns list | grep -qw "$LAB_NS" || return 1
+  for pid in $(ip netns pids "$LAB_NS"); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  ip netns delete "$LAB_NS"
+}
+
 # Debian's sources for the lab's suite (deb822), from the archive the host's own sources name:
 # the image and the mirror are built from the same ones.
 lab_sources() {

@@ -58,12 +58,7 @@ lab_guest_alive() {
 }
 if ! lab_pid_alive "$LAB_RUN/libvirtd.pid" && ! lab_guest_alive \
    && { ip netns list | grep -qw "$LAB_NS" || compgen -G "/run/libvirt/*/$LAB_PREFIX*.xml" >/dev/null; }; then
-  if ip netns list | grep -qw "$LAB_NS"; then
-    for pid in $(ip netns pids "$LAB_NS"); do
-      kill -9 "$pid" 2>/dev/null || true
-    done
-    ip netns delete "$LAB_NS"
-  fi
+  lab_remove_namespace || true
   rm -f /run/libvirt/qemu/"$LAB_PREFIX"*.{pid,xml} /run/libvirt/network/"$LAB_PREFIX"*.xml "$LAB_RUN"/*.pid
   # As after a host's reboot: libvirtd starts the autostart networks (and guests) again.
   rm -f /run/libvirt/network/autostarted /run/libvirt/qemu/autostarted

@@ -113,6 +113,10 @@ def corosync_conf(name: str, nodes: list[tuple[str, str]], token: str, consensus
             f"nodelist {{\n{nodelist}}}\n\nquorum {{\n    provider: corosync_votequorum\n    two_node: 1\n}}\n")
 
 
+def corosync_nodes(conf: Path) -> list[str]:
+    return re.findall(r"(?m)^\s*name: (\S+)$", conf.read_text())
+
+
 def main(argv: list[str]) -> int:
     called("pcs", argv)
     args = [arg for arg in argv if not arg.startswith(("--request-timeout", "--wait", "--force", "--overwrite"))]
@@ -172,7 +176,7 @@ def main(argv: list[str]) -> int:
             late, polls = starting.read_text().split() if starting.exists() else ("", "0")
             if late:
                 starting.write_text(f"{late} {max(int(polls) - 1, 0)}\n")
-            for node in nodes or re.findall(r"(?m)^\s*name: (\S+)$", conf.read_text()):
+            for node in nodes or corosync_nodes(conf):
                 shown = "Offline" if node == late and int(polls) > 0 else (
                     "Online" if node in authorized else "Unable to authenticate")
                 print(f"  {node}: {shown}")
@@ -202,8 +206,7 @@ def main(argv: list[str]) -> int:
                 text = re.sub(rf"(?m)^(\s*{key}:) .*$", rf"\g<1> {value}", text)
             conf.write_text(text)
         case ["cluster", "start", *_]:
-            names = re.findall(r"(?m)^\s*name: (\S+)$", conf.read_text())
-            (STATE / "members").write_text("\n".join(names) + "\n")
+            (STATE / "members").write_text("\n".join(corosync_nodes(conf)) + "\n")
             for unit in ("corosync", "pacemaker"):
                 (STATE / "systemd" / "active").mkdir(parents=True, exist_ok=True)
                 (STATE / "systemd" / "active" / unit).touch()
