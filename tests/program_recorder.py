@@ -1,6 +1,6 @@
-"""Runs the Pulumi program under mocks and records what it registers: every resource's inputs
-and the resources each one waits for. Used by the unit tests (shape, order, secrets) and by
-the end-to-end tests, which execute the recorded remote commands on lab VMs."""
+"""Runs the Pulumi program under Pulumi's mocks and records what it registers: every resource's
+inputs and the resources each one waits for. Used by the unit tests (shape, order, secrets);
+the end-to-end tests run the program through the real engine instead (lab/stack.py)."""
 
 from __future__ import annotations
 
