@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from components.host_keys import host_key_of
+from components.remote_script import command_line
 from components.settings import AGENT_PLACEHOLDER_MASTER, Node, Settings
 
 BOND = "bond0"
@@ -33,9 +33,12 @@ def render_hosts(settings: Settings) -> str:
 
 
 def render_user_data(settings: Settings, node: Node) -> str:
-    """Holds the node's private SSH host key: a secret."""
-    host_key = host_key_of(settings, node)
+    """Holds no secret: pulumi-libvirt logs a seed's user data (the host key comes on its own
+    volume, see node_vm.py)."""
     document: dict[str, object] = {
+        # bootcmd runs before cloud-init's ssh module and before sshd starts; a glob outside the
+        # quoted script lists the virtio disks after the root disk.
+        "bootcmd": [f"{command_line('host_key_install.sh', sudo=False)} /dev/vd[b-z]"],
         "hostname": node.name,
         "preserve_hostname": False,
         # Our /etc/hosts is authoritative; cloud-init's would map the hostname to 127.0.1.1.
@@ -51,10 +54,10 @@ def render_user_data(settings: Settings, node: Node) -> str:
         }],
         "ssh_pwauth": False,
         "disable_root": True,
-        # Only the host key every connection pins: the image's keys go, and with ssh_keys given
-        # cloud-init makes no others (ssh_genkeytypes would be ignored, and [] fails its schema).
-        "ssh_deletekeys": True,
-        "ssh_keys": {"ed25519_private": host_key.private_openssh, "ed25519_public": host_key.public},
+        # The host key bootcmd installed stays, and no other is made (cloud-init makes a type only
+        # when its file is missing; [] fails its schema).
+        "ssh_deletekeys": False,
+        "ssh_genkeytypes": ["ed25519"],
     }
     return "#cloud-config\n" + _dump(document)
 

@@ -1,15 +1,19 @@
-"""One cluster node: a disk cloned from the base image, its cloud-init seed, and the domain
-with two NICs on the cluster network (bonded inside the guest by the network-config)."""
+"""One cluster node: a disk cloned from the base image, its cloud-init seed, a small volume with
+its SSH host key, and the domain with two NICs on the cluster network (bonded inside the guest
+by the network-config)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_libvirt as libvirt
 
 from components.cloud_init import render_meta_data, render_network_config, render_user_data
+from components.host_keys import host_key_of
 from components.libvirt_xml import render_cmdlines, render_tcg_xslt
+from components.remote_script import command_line
 from components.settings import Node, Settings
 
 GIB = 1024**3
@@ -50,12 +54,23 @@ class NodeVm(pulumi.ComponentResource):
             f"{name}-cloudinit",
             name=f"{settings.domain_name(node)}-seed.iso",
             pool=settings.storage_pool,
-            user_data=pulumi.Output.secret(render_user_data(settings, node)),
+            user_data=render_user_data(settings, node),
             meta_data=render_meta_data(settings, node),
             network_config=render_network_config(settings, node),
-            # The provider echoes user_data (the node's private host key) back as an output, which
-            # the engine's events showed in plain text until it was marked secret here too.
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["userData"]),
+            opts=child,
+        )
+        # Written with virsh where `pulumi up` runs, the key on stdin: a pulumi-libvirt volume
+        # would need the key in a file here, and its cloud-init seed is logged (README, Security).
+        # Changing the key rewrites the volume in place; the domain keeps the same disk.
+        host_key_volume = f"{settings.domain_name(node)}-hostkey.raw"
+        where = (settings.libvirt_uri, settings.storage_pool, host_key_volume)
+        host_key = command.local.Command(
+            f"{name}-host-key",
+            create=command_line("host_key_volume.sh", *where, sudo=False),
+            delete=command_line("host_key_volume_remove.sh", *where, sudo=False),
+            stdin=pulumi.Output.secret(host_key_of(settings, node).private_openssh),
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdin"]),
         )
         direct_boot = bool(settings.kernel)
         domain = libvirt.Domain(
@@ -64,7 +79,9 @@ class NodeVm(pulumi.ComponentResource):
             type=settings.domain_type,
             vcpu=settings.vcpus,
             memory=settings.memory_mib,
-            disks=[libvirt.DomainDiskArgs(volume_id=disk.id)],
+            # The root disk first: the kernel command line and the guest's boot script count on it.
+            disks=[libvirt.DomainDiskArgs(volume_id=disk.id),
+                   libvirt.DomainDiskArgs(volume_id=host_key.stdout.apply(str.strip))],
             cloudinit=seed.id,
             network_interfaces=[
                 libvirt.DomainNetworkInterfaceArgs(network_name=args.network_name, mac=mac)

@@ -59,6 +59,15 @@ def check_xsltproc(settings: Settings) -> None:
                                "apt install xsltproc / dnf install libxslt")
 
 
+def check_virsh() -> None:
+    """The nodes' host keys reach the hypervisor's storage pool through virsh on this machine."""
+    if shutil.which("virsh") is None:
+        raise ConfigError("libvirtUri", "needs virsh where pulumi runs (it writes each node's SSH host key into a "
+                                        "volume through libvirtUri): apt install libvirt-clients / "
+                                        "dnf install libvirt-client")
+
+
 def check(settings: Settings) -> None:
     check_libvirt(settings.libvirt_uri)
     check_xsltproc(settings)
+    check_virsh()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from components.host_keys import node_host_key
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
 from components.redis_conf import render_redis_conf
 from components.settings import Settings
@@ -386,6 +387,81 @@ def test_fence_virtd_setup_names_what_is_missing(node: Node) -> None:
     if not list(Path("/usr/lib").glob("*/fence-virt/multicast.so")):
         ran = node.run("fence_virtd_setup.sh", "redis-ha", "qemu:///system", stdin=FENCE_KEY)
         assert ran.returncode == 1 and "multicast.so) is not installed" in ran.stderr
+
+
+# -- host_key_volume.sh / host_key_volume_remove.sh (where pulumi runs) ---------------------
+
+HOST_KEY = node_host_key("stack's ssh private key", "redis-ha", "redis-1")
+VOLUME = ("qemu:///system", "redis-ha-lab", "redis-ha-redis-1-hostkey.raw")
+
+
+def test_the_host_key_volume_holds_the_key_alone_and_is_undone(node: Node) -> None:
+    first = node.run("host_key_volume.sh", *VOLUME, stdin=HOST_KEY.private_openssh)
+    assert first.returncode == 0, first.stderr
+    path = node.state / "virsh/pools/redis-ha-lab/redis-ha-redis-1-hostkey.raw"
+    # stdout is the volume's id alone: the domain's disk takes it.
+    assert first.stdout == f"{path}\n"
+    assert first.stderr.strip() == "changed: created volume redis-ha-redis-1-hostkey.raw in pool redis-ha-lab with the host key"
+    assert path.read_bytes() == HOST_KEY.private_openssh.encode().ljust(65536, b"\0")
+    assert not any(HOST_KEY.private_openssh.splitlines()[2] in "".join(call) for call in node.calls())
+
+    again = node.run("host_key_volume.sh", *VOLUME, stdin=HOST_KEY.private_openssh)
+    assert (again.stdout, again.stderr.strip()) == (first.stdout, "no change: volume redis-ha-redis-1-hostkey.raw in "
+                                                                    "pool redis-ha-lab holds the host key")
+    assert len([call for call in node.calls("virsh") if "vol-upload" in call]) == 1
+
+    # Another key overwrites the whole volume: nothing of the old one is left behind it.
+    other = node_host_key("another ssh private key", "redis-ha", "redis-1").private_openssh
+    path.write_bytes(path.read_bytes()[:-1] + b"x")
+    changed = node.run("host_key_volume.sh", *VOLUME, stdin=other)
+    assert changed.stderr.strip() == "changed: wrote the host key into volume redis-ha-redis-1-hostkey.raw in pool redis-ha-lab"
+    assert path.read_bytes() == other.encode().ljust(65536, b"\0")
+
+    removed = node.run("host_key_volume_remove.sh", *VOLUME)
+    assert removed.report == "changed: deleted volume redis-ha-redis-1-hostkey.raw in pool redis-ha-lab"
+    assert not path.exists()
+    assert node.run("host_key_volume_remove.sh", *VOLUME).report == (
+        "no change: no volume redis-ha-redis-1-hostkey.raw in pool redis-ha-lab")
+
+
+def test_the_host_key_volume_refuses_what_is_not_a_key(node: Node) -> None:
+    ran = node.run("host_key_volume.sh", *VOLUME, stdin="")
+    assert ran.returncode == 1 and "stdin is not an OpenSSH private key" in ran.stderr
+    assert not node.calls("virsh")
+
+
+# -- host_key_install.sh (a node's first boot) -----------------------------------------------
+
+def test_the_node_installs_the_host_key_from_its_volume_and_presents_it_alone(node: Node) -> None:
+    blank, volume = node.folder / "vdb", node.folder / "vdc"
+    blank.write_bytes(bytes(65536))
+    volume.write_bytes(HOST_KEY.private_openssh.encode().ljust(65536, b"\0"))
+    # What openssh-server and cloud-init leave in an image.
+    node.write("/etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication no\n")
+    node.write("/etc/ssh/ssh_host_rsa_key", "an image's key\n", 0o600)
+    node.write("/etc/ssh/ssh_host_ed25519_key", "an image's key\n", 0o600)
+    # This machine's own keys are in the node's /etc too (copy-on-write: they stay on the machine).
+    others = sorted({"ssh_host_rsa_key", *(key.name for key in Path("/etc/ssh").glob("ssh_host_*")
+                                           if not key.name.startswith("ssh_host_ed25519_key"))})
+    first = node.run("host_key_install.sh", str(blank), str(volume))
+    assert first.returncode == 0, first.stderr
+    assert first.report == (f"changed: installed the host key {' '.join(f'removed {key}' for key in others)} "
+                            "sshd presents /etc/ssh/ssh_host_ed25519_key alone")
+    private = node.upper("/etc/ssh/ssh_host_ed25519_key")
+    assert private.read_text() == HOST_KEY.private_openssh and mode(private) == "0o600"
+    assert node.upper("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2] == HOST_KEY.public.split()
+    assert node.upper("/etc/ssh/sshd_config.d/10-redis-ha-host-key.conf").read_text() == (
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n")
+    assert not node.exists("/etc/ssh/ssh_host_rsa_key")
+    assert node.run("host_key_install.sh", str(blank), str(volume)).report == "no change: host key installed"
+
+
+def test_a_node_without_its_host_key_volume_fails_its_boot_script(node: Node) -> None:
+    blank = node.folder / "vdb"
+    blank.write_bytes(bytes(65536))
+    ran = node.run("host_key_install.sh", str(blank))
+    assert ran.returncode == 1 and "no host key volume among" in ran.stderr
+    assert not node.exists("/etc/ssh/ssh_host_ed25519_key")
 
 
 # -- qnetd_setup.sh / qnetd_remove.sh (the hypervisor) ---------------------------------------

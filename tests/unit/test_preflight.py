@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.preflight import check_libvirt, check_xsltproc, libvirt_socket
+from components.preflight import check_libvirt, check_virsh, check_xsltproc, libvirt_socket
 from components.settings import ConfigError, Settings
 
 
@@ -60,3 +60,13 @@ def test_an_xslt_without_xsltproc_names_the_key_that_needs_it(load: Callable[...
     with pytest.raises(ConfigError, match=rf"^redis-ha:{key}: needs xsltproc where pulumi runs"):
         check_xsltproc(load(**overrides))
     check_xsltproc(load())  # kvm on a NAT network: no XSLT, nothing needed
+
+
+def test_without_virsh_the_error_names_libvirt_uri(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ConfigError, match=r"^redis-ha:libvirtUri: needs virsh where pulumi runs"):
+        check_virsh()
+    (tmp_path / "virsh").write_text("#!/bin/sh\n")
+    (tmp_path / "virsh").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    check_virsh()

@@ -13,6 +13,7 @@ import pulumi
 import pytest
 import yaml
 
+from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
 from tests.program_recorder import ROOT, Program, RecordingMocks, run_program, secret
 from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
@@ -101,7 +102,10 @@ def test_fence_virtd_is_set_up_over_ssh_on_a_remote_hypervisor(config: dict[str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     program = run_program({**config, "libvirtUri": "qemu+ssh://ops@hv1.example.net/system"}, monkeypatch)
-    assert not program.of_type("command:local:Command")
+    # Only the host keys are written from here: virsh reaches the hypervisor's pool through the URI.
+    local = program.of_type("command:local:Command")
+    assert sorted(local) == ["redis-1-host-key", "redis-2-host-key"]
+    assert all("qemu+ssh://ops@hv1.example.net/system" in args.inputs["create"] for args in local.values())
     daemon = program.of_type("command:remote:Command")["fence-daemon"].inputs
     connection = secret(daemon["connection"])
     assert (connection["host"], connection["user"], connection["port"]) == ("hv1.example.net", "ops", 22)
@@ -115,7 +119,7 @@ def test_fencing_none_creates_nothing_for_fencing_and_warns(config: dict[str, st
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
     program = run_program({**config, "fencing": "none"}, monkeypatch)
-    assert not program.of_type("command:local:Command")
+    assert sorted(program.of_type("command:local:Command")) == ["redis-1-host-key", "redis-2-host-key"]
     assert not [name for name in program.resources if "fence" in name]
     assert len(warnings) == 1 and "two masters" in warnings[0]
 
@@ -211,15 +215,25 @@ def test_each_node_gets_the_host_key_its_connections_pin(program: Program) -> No
     commands = program.of_type("command:remote:Command")
     public_keys = {}
     for node, ip in (("redis-1", "192.168.150.11"), ("redis-2", "192.168.150.12")):
-        user_data = yaml.safe_load(secret(program.resources[f"{node}-cloudinit"].inputs["userData"]))
-        assert "userData" in program.secret_outputs[f"{node}-cloudinit"]
-        assert user_data["ssh_deletekeys"] is True and "ssh_genkeytypes" not in user_data
-        keys = user_data["ssh_keys"]
-        assert keys["ed25519_private"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
-        public_keys[node] = keys["ed25519_public"]
+        host_key = node_host_key(PRIVATE_KEY, "redis-ha", node)
+        volume = program.resources[f"{node}-host-key"].inputs
+        assert secret(volume["stdin"]) == host_key.private_openssh
+        assert "host_key_volume.sh" in volume["create"] and f"redis-ha-{node}-hostkey.raw" in volume["create"]
+        assert "host_key_volume_remove.sh" in volume["delete"] and "qemu:///system" in volume["delete"]
+        disks = program.resources[f"{node}-domain"].inputs["disks"]
+        assert [disk["volumeId"] for disk in disks] == [f"{node}-disk-id", f"stdout of {node}-host-key"]
+        # The seed holds no key: the first boot installs the one on the volume, and no other.
+        user_data = program.resources[f"{node}-cloudinit"].inputs["userData"]
+        assert not [line for line in host_key.private_openssh.splitlines()[1:-1] if line in user_data]
+        assert "userData" not in program.secret_outputs[f"{node}-cloudinit"]
+        document = yaml.safe_load(user_data)
+        assert "host_key_install.sh" in document["bootcmd"][0] and document["bootcmd"][0].endswith(" /dev/vd[b-z]")
+        assert document["ssh_deletekeys"] is False and document["ssh_genkeytypes"] == ["ed25519"]
+        assert "ssh_keys" not in document
+        public_keys[node] = host_key.public
         pinned = {secret(args.inputs["connection"])["hostKey"] for args in commands.values()
                   if secret(args.inputs["connection"])["host"] == ip}
-        assert pinned == {keys["ed25519_public"]}
+        assert pinned == {host_key.public}
         # A new node has readyTimeoutSeconds (900) to answer SSH: a dial attempt costs about 3 s.
         assert {secret(args.inputs["connection"])["dialErrorLimit"] for args in commands.values()
                 if secret(args.inputs["connection"])["host"] == ip} == {300}

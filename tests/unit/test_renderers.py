@@ -34,7 +34,7 @@ def test_network_config_bonds_both_nics_by_mac(settings: Settings) -> None:
     assert all(eth["dhcp4"] is False for eth in config["ethernets"].values())
 
 
-def test_user_data_sets_hostname_hosts_and_key(settings: Settings) -> None:
+def test_user_data_sets_hostname_hosts_and_login(settings: Settings) -> None:
     node = settings.nodes[1]
     text = render_user_data(settings, node)
     assert text.startswith("#cloud-config\n")
