@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from components.cloud_init import render_user_data
 from components.host_keys import node_host_key
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
 from components.redis_conf import render_redis_conf
@@ -454,6 +456,20 @@ def test_the_node_installs_the_host_key_from_its_volume_and_presents_it_alone(no
         "HostKey /etc/ssh/ssh_host_ed25519_key\n")
     assert not node.exists("/etc/ssh/ssh_host_rsa_key")
     assert node.run("host_key_install.sh", str(blank), str(volume)).report == "no change: host key installed"
+
+
+def test_the_seeds_bootcmd_line_runs_the_install_script(node: Node, settings: Settings) -> None:
+    """The line as cloud-init runs it (a shell script), its device glob swapped for the test's."""
+    line = yaml.safe_load(render_user_data(settings, settings.nodes[0]))["bootcmd"][0]
+    volume = node.folder / "vdb"
+    volume.write_bytes(HOST_KEY.private_openssh.encode().ljust(65536, b"\0"))
+    node.write("/etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication no\n")
+    bootcmd = node.folder / "bootcmd"
+    bootcmd.write_text(line.removesuffix("/dev/vd[b-z]") + str(volume) + "\n")
+    ran = node.run_file(str(bootcmd))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.report.startswith("changed: installed the host key")
+    assert node.upper("/etc/ssh/ssh_host_ed25519_key").read_text() == HOST_KEY.private_openssh
 
 
 def test_a_node_without_its_host_key_volume_fails_its_boot_script(node: Node) -> None:
