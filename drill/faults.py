@@ -6,6 +6,7 @@ operator would."""
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -223,14 +224,30 @@ def _stale_node_refuses(target: Target, stale: Node) -> str:
     return f"{stale.name} alone refused to serve for {REFUSE_S:.0f}s"
 
 
+def wait_fenced(target: Target, survivor: Node, lost: Node, timeout_s: float) -> None:
+    """Until the survivor's cluster has fenced ``lost``: offline and no longer unclean."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = target.ssh(survivor, "sudo crm_mon --output-as=xml", timeout=60, check=False)
+        if answer.returncode == 0:
+            state = next((node for node in ET.fromstring(answer.stdout).iter("node")
+                          if node.get("name") == lost.name and node.get("type") == "member"), None)
+            if state is not None and state.get("online") == "false" and state.get("unclean") == "false":
+                return
+        time.sleep(1)
+    raise TimeoutError(f"{survivor.name} did not fence {lost.name} within {timeout_s:.0f}s")
+
+
 def _replica_outage_then_master_lost(target: Target, master: Node, replica: Node) -> Hit:
-    """The replica's VM is lost and the master goes on alone (fencing powers the replica back on,
-    out of the cluster); REPLICA_OUTAGE_S of writes later the master's VM is lost too. The stale
-    replica's cluster is started first and must not serve; then the master's VM comes back and the
-    README's one command, run on the former replica, brings the cluster back."""
-    boot_ids = {node.name: boot_id(target, node) for node in target.settings.nodes}
+    """The replica's VM is lost and the master goes on alone once it has fenced it; the replica's
+    VM is started again, out of the cluster (fence_xvm's reboot of a domain that is already off
+    leaves it off: the operator or the hypervisor starts it); REPLICA_OUTAGE_S of writes later
+    the master's VM is lost too. The stale replica's cluster is started first and must not serve;
+    then the master's VM comes back and the README's one command, run on the former replica,
+    brings the cluster back."""
     _destroy(target, replica)
-    wait_for_reboot(target, boot_ids, FENCE_TIMEOUT_S)
+    wait_fenced(target, master, replica, FENCE_TIMEOUT_S)
+    _start_vm(target, replica)
     time.sleep(REPLICA_OUTAGE_S)
     hit = _destroy(target, master)
     refused = _stale_node_refuses(target, replica)

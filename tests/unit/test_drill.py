@@ -17,7 +17,7 @@ from components.settings import Node
 from drill.__main__ import DEFAULT_TRIALS
 from drill.analysis import BEFORE_S, BIN_S, Trial, bins, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
-from drill.faults import FAULTS
+from drill.faults import FAULTS, wait_fenced
 from drill.plot import write_plots
 from drill.roles import RoleRounds, RoleWatch
 from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, merge, outcome_of
@@ -167,3 +167,23 @@ def test_drill_temp_files_are_private_and_gone_when_the_process_exits(tmp_path: 
     assert shown[1:] == ["0o600", "secret"]
     assert Path(shown[0]).parent == tmp_path
     assert not Path(shown[0]).exists()
+
+
+def test_wait_fenced_waits_until_the_lost_node_is_offline_and_clean() -> None:
+    survivor, lost = Node("redis-1", "192.168.150.11", ("", "")), Node("redis-2", "192.168.150.12", ("", ""))
+    states = [('true', 'false'), ('false', 'true'), ('false', 'false')]
+    asked: list[str] = []
+
+    class Survivor:
+        def ssh(self, node: Node, command: str, timeout: float, check: bool) -> subprocess.CompletedProcess[str]:
+            asked.append(node.name)
+            online, unclean = states[min(len(asked), len(states)) - 1]
+            xml = (f'<pacemaker-result><nodes><node name="redis-1" online="true" unclean="false" type="member"/>'
+                   f'<node name="redis-2" online="{online}" unclean="{unclean}" type="member"/></nodes>'
+                   f'</pacemaker-result>')
+            return subprocess.CompletedProcess([], 0, xml, "")
+
+    wait_fenced(Survivor(), survivor, lost, timeout_s=30)  # type: ignore[arg-type]
+    assert asked == ["redis-1"] * 3
+    with pytest.raises(TimeoutError, match="redis-1 did not fence redis-2 within 0s"):
+        wait_fenced(Survivor(), survivor, lost, timeout_s=0)  # type: ignore[arg-type]
