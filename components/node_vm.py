@@ -60,7 +60,7 @@ class NodeVm(pulumi.ComponentResource):
             opts=child,
         )
         # Written with virsh where `pulumi up` runs, the key on stdin: a pulumi-libvirt volume
-        # would need the key in a file here, and its cloud-init seed is logged (README, Security).
+        # would need the key in a file here, and its cloud-init seed is logged (README, Operating it).
         # Changing the key rewrites the volume in place; the domain keeps the same disk.
         host_key_volume = f"{settings.domain_name(node)}-hostkey.raw"
         where = (settings.libvirt_uri, settings.storage_pool, host_key_volume)
