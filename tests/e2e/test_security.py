@@ -53,11 +53,8 @@ def test_no_secret_in_the_state_the_engine_output_or_its_events(cluster: Deploym
     providers' debug log included (`pulumi up --debug` shows it, event logs keep it): no secret
     in plain text, nor base64-encoded. pulumi-libvirt logs a cloud-init seed's whole user data
     there, which is why the host keys travel on their own volumes."""
-    settings = cluster.settings
-    # After the first line, which is the same for every key of its type.
-    private_key_lines = settings.ssh_private_key.splitlines()[2:-1]
-    secrets = [settings.hacluster_password, settings.redis_password, settings.fence_key, *private_key_lines,
-               *host_key_lines(cluster)]
+    # The SSH private key after its first line, which is the same for every key of its type.
+    secrets = [*secret_values(cluster), *cluster.settings.ssh_private_key.splitlines()[2:-1]]
     debug = [event for event in cluster.events if is_provider_debug_log(event)]
     searched = {"stack export": json.dumps(cluster.stack.export()), "engine output": "\n".join(cluster.output),
                 "engine events": "\n".join(event for event in cluster.events if not is_provider_debug_log(event)),
