@@ -7,10 +7,12 @@ from components import preflight
 from components.base_image import BaseImage, BaseImageArgs
 from components.cluster_network import ClusterNetwork, ClusterNetworkArgs
 from components.fence_virtd import FenceVirtd, FenceVirtdArgs
+from components.node_setup import NodeSetup, NodeSetupArgs
 from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
 from components.qnetd import Qnetd, QnetdArgs
 from components.redis_ha import RedisHa, RedisHaArgs
+from components.rolling import ask_cluster, replacement_order
 from components.settings import ConfigError, load_settings
 
 PROJECT_PREFIX = f"{pulumi.get_project()}:"
@@ -27,15 +29,27 @@ for warning in settings.warnings:
 provider = pulumi.ResourceOptions(provider=libvirt.Provider("libvirt", uri=settings.libvirt_uri))
 network = ClusterNetwork("network", ClusterNetworkArgs(settings), provider)
 image = BaseImage("image", BaseImageArgs(settings), provider)
-first, second = settings.nodes
-vms = (NodeVm(first.name, NodeVmArgs(settings, first, image.volume_id, network.network_name), provider),
-       NodeVm(second.name, NodeVmArgs(settings, second, image.volume_id, network.network_name), provider))
 fence_virtd = (FenceVirtd("fence", FenceVirtdArgs(settings, settings.hypervisor, network)).ready
                if settings.hypervisor is not None else None)
 qnetd_bundle = (Qnetd("qnetd", QnetdArgs(settings, settings.quorum_device, network)).bundle
                 if settings.quorum_device is not None else None)
-cluster = PacemakerCluster("cluster", PacemakerClusterArgs(settings, vms, fence_virtd, qnetd_bundle))
-redis = RedisHa("redis", RedisHaArgs(settings, vms, cluster.installed, cluster.firewalls, cluster.ready))
+
+# On a running stack, a change that replaces both VMs replaces one, brings it back into the
+# cluster with its Redis in sync, and only then the other (components/rolling.py); a new
+# stack creates both at once.
+order = replacement_order(settings.nodes, ask_cluster(settings))
+vms: dict[str, NodeVm] = {}
+setups: dict[str, NodeSetup] = {}
+for node in order or settings.nodes:
+    peer = next(other for other in settings.nodes if other != node)
+    back_first = setups[peer.name].membership if order and peer.name in setups else None
+    vms[node.name] = NodeVm(node.name, NodeVmArgs(settings, node, image.volume_id, network.network_name,
+                                                  after=back_first), provider)
+    setups[node.name] = NodeSetup(node.name, NodeSetupArgs(settings, node, peer, vms[node.name], qnetd_bundle))
+first, second = settings.nodes
+cluster = PacemakerCluster("cluster", PacemakerClusterArgs(
+    settings, (vms[first.name], vms[second.name]), (setups[first.name], setups[second.name]), fence_virtd))
+redis = RedisHa("redis", RedisHaArgs(settings, (vms[first.name], vms[second.name]), cluster.ready))
 
 pulumi.export("vip", redis.vip)
 pulumi.export("port", redis.port)

@@ -29,6 +29,9 @@ class NodeVmArgs:
     """The base image volume the node's disk is a copy-on-write clone of."""
     network_name: pulumi.Input[str]
     """The libvirt network both NICs attach to."""
+    after: pulumi.Resource | None = None
+    """What this node's volumes and domain wait for: on a running stack, the other node back in
+    the cluster after its own replacement (components/rolling.py), so both never go at once."""
 
 
 class NodeVm(pulumi.ComponentResource):
@@ -39,7 +42,10 @@ class NodeVm(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("redis-ha:index:NodeVm", name, None, opts)
         settings, node = args.settings, args.node
-        child = pulumi.ResourceOptions(parent=self)
+        waits = pulumi.ResourceOptions(parent=self, depends_on=[args.after] if args.after is not None else None)
+        # Libvirt names are unique: a replacement deletes the old volume or domain before it
+        # creates the new one; the node's drain (NodeSetup's membership) runs before that.
+        child = pulumi.ResourceOptions.merge(waits, pulumi.ResourceOptions(delete_before_replace=True))
 
         disk = libvirt.Volume(
             f"{name}-disk",
@@ -70,7 +76,7 @@ class NodeVm(pulumi.ComponentResource):
             delete=command_line("host_key_volume_remove.sh", *where, sudo=False),
             stdin=pulumi.Output.secret(host_key_of(settings, node).private_openssh),
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdin"]),
+            opts=pulumi.ResourceOptions.merge(waits, pulumi.ResourceOptions(additional_secret_outputs=["stdin"])),
         )
         direct_boot = bool(settings.kernel)
         domain = libvirt.Domain(

@@ -1,5 +1,5 @@
-"""Redis on both nodes under Pacemaker: config, firewall, the VIP, the promotable clone, the
-constraints that keep the VIP on the master, and a final check through the VIP."""
+"""Redis under Pacemaker: the VIP, the promotable clone, the constraints that keep the VIP on the
+master (each node's redis.conf and firewall are NodeSetup's), and a final check through the VIP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pulumi
 
 from components.node_vm import NodeVm
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
-from components.redis_conf import render_redis_conf
 from components.settings import Settings
 from components.steps import run_script
 
@@ -18,15 +17,12 @@ from components.steps import run_script
 @dataclass
 class RedisHaArgs:
     settings: Settings
-    """Validated configuration: VIP, Redis port and password, monitor timing, client networks."""
+    """Validated configuration: VIP, Redis port and password, monitor timing."""
     vms: tuple[NodeVm, NodeVm]
-    """The two node VMs, in node order: a replaced VM is a new machine, and its steps run again."""
-    installed: tuple[pulumi.Resource, pulumi.Resource]
-    """Per node: the step after which redis-server and firewalld are installed."""
-    firewalls: tuple[pulumi.Resource, pulumi.Resource]
-    """Per node: the step after which firewalld runs (the Redis port's rules come after)."""
+    """The two node VMs, in node order: after a VM is replaced, the check runs again."""
     cluster_ready: pulumi.Resource
-    """The step after which the cluster is formed and its properties set."""
+    """The step after which the cluster is formed, its properties set, and both nodes' Redis
+    configured (NodeSetup)."""
 
 
 class RedisHa(pulumi.ComponentResource):
@@ -39,25 +35,10 @@ class RedisHa(pulumi.ComponentResource):
         super().__init__("redis-ha:index:RedisHa", name, None, opts)
         settings = args.settings
         first = settings.nodes[0]
-        allowed = [str(settings.network), *settings.client_networks]
-
-        configured = []
-        for node, vm, installed, firewalld in zip(settings.nodes, args.vms, args.installed, args.firewalls, strict=True):
-            prefix = f"{name}-{node.name}"
-            config = run_script(
-                f"{prefix}-config", settings, node, "redis_config.sh",
-                [settings.server.config, settings.server.user, settings.server.process, settings.server.unit],
-                parent=self, depends_on=[installed],
-                stdin=pulumi.Output.secret(render_redis_conf(settings, node)), triggers=[vm.domain_id],
-            )
-            firewall = run_script(f"{prefix}-firewall", settings, node, "firewall_redis.sh",
-                                  [settings.redis_port, *allowed], parent=self, depends_on=[firewalld],
-                                  triggers=[vm.domain_id])
-            configured += [config, firewall]
 
         resources = run_script(
             f"{name}-resources", settings, first, "cib_apply.sh", list(OWNED_RESOURCES),
-            parent=self, depends_on=[args.cluster_ready, *configured],
+            parent=self, depends_on=[args.cluster_ready],
             stdin=serialise(resource_plan(settings)),
             undo=("cib_remove.sh", list(OWNED_RESOURCES)),
         )

@@ -27,9 +27,16 @@ SECRET_KEYS = ["redis-ha:sshPrivateKey", "redis-ha:haclusterPassword", "redis-ha
 class Program:
     resources: dict[str, MockResourceArgs] = field(default_factory=dict)
     dependencies: dict[str, set[str]] = field(default_factory=dict)
+    aliases: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Per resource, the (name, parent URN) it was known by before."""
+    delete_before_replace: set[str] = field(default_factory=set)
+    """The resources a replacement deletes before it creates the new one."""
     secret_outputs: dict[str, set[str]] = field(default_factory=dict)
     """Per resource, the outputs it asks the engine to keep secret (additional_secret_outputs)."""
     namespace: dict[str, Any] = field(default_factory=dict)
+    cluster_says: str = "no node"
+    """What scripts/cluster_master.sh prints (the program asks the nodes through command.local.run)."""
+    calls: list[MockCallArgs] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> dict[str, MockResourceArgs]:
         return {name: args for name, args in self.resources.items() if args.typ == type_token}
@@ -60,16 +67,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        self.program.calls.append(args)
+        if args.token == "command:local:run":
+            return {"stdout": self.program.cluster_says, "stderr": ""}, []
+        return {}, []
 
 
-def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Program:
-    program = Program()
+def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluster_says: str = "no node") -> Program:
+    program = Program(cluster_says=cluster_says)
     register = MockMonitor.RegisterResource
 
     def recording(monitor: MockMonitor, request: Any) -> Any:
         program.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
         program.secret_outputs[request.name] = set(request.additionalSecretOutputs)
+        if request.deleteBeforeReplace:
+            program.delete_before_replace.add(request.name)
+        program.aliases[request.name] = [(alias.spec.name, alias.spec.parentUrn) for alias in request.aliases]
         return register(monitor, request)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(MockMonitor, "RegisterResource", recording)

@@ -123,7 +123,7 @@ def test_a_taken_network_name_and_an_unreachable_node_fail_and_destroy_cleans_up
                      kernelCmdline="root=/dev/vdz rw console=ttyS0")
     dialled = [line for line in said.splitlines() if "failed attempts" in line and "192.168.152.11:22" in line]
     print(f"e2e: unreachable node: {dialled[-1:]}")
-    assert dialled and "cluster-redis-1-wait" in said
+    assert dialled and "redis-1-wait" in said
 
     made = resources(probe)
     probe.destroy(on_output=lambda line: None)

@@ -122,7 +122,7 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
     that changes), a second `pulumi up` that changes nothing, a partition under the device, and
     `pulumi up` without it again."""
     target = Target(cluster.settings, guests.SSH_KEY)
-    device_steps = {"qnetd-daemon", "cluster-quorum-device", "cluster-redis-1-qdevice", "cluster-redis-2-qdevice"}
+    device_steps = {"qnetd-daemon", "cluster-quorum-device", "redis-1-qdevice", "redis-2-qdevice"}
     boot_steps = {"cluster-redis-1-boot": "update", "cluster-redis-2-boot": "update"}
     try:
         cluster.reconfigure(quorumDevice="hypervisor")

@@ -69,22 +69,37 @@ def test_cloud_init_bonds_the_domain_nics_by_mac(program: Program) -> None:
 
 
 def test_steps_are_ordered_through_dependencies(program: Program) -> None:
-    chain = ["cluster-redis-1-install", "cluster-redis-2-auth", "cluster-setup", "redis-resources", "redis-check"]
+    chain = ["redis-1-install", "cluster-redis-2-auth", "cluster-setup", "redis-resources", "redis-check"]
     for earlier, later in itertools.pairwise(chain):
         assert program.depends(later, earlier), f"{later} does not wait for {earlier}"
     for node in ("redis-1", "redis-2"):
-        assert program.depends(f"cluster-{node}-wait", f"{node}-domain")
+        assert program.depends(f"{node}-wait", f"{node}-domain")
         # Each node authenticates to both once both run pcsd with the password set.
         for auth in ("cluster-redis-1-auth", "cluster-redis-2-auth"):
-            assert program.depends(auth, f"cluster-{node}-hacluster")
-            assert program.depends(auth, f"cluster-{node}-prepare")
+            assert program.depends(auth, f"{node}-hacluster")
+            assert program.depends(auth, f"{node}-prepare")
         assert program.depends("cluster-setup", f"cluster-{node}-auth")
-        assert program.depends("redis-resources", f"redis-{node}-config")
-        assert program.depends("redis-resources", f"redis-{node}-firewall")
+        assert program.depends("redis-resources", f"{node}-redis-config")
+        assert program.depends("redis-resources", f"{node}-redis-firewall")
         # firewalld runs (and answers) before the Redis port's rules are made.
-        assert program.depends(f"redis-{node}-firewall", f"cluster-{node}-firewall")
+        assert program.depends(f"{node}-redis-firewall", f"{node}-firewall")
         assert program.depends(f"cluster-{node}-boot", "cluster-setup")
     assert not program.depends("cluster-setup", "redis-resources")
+
+
+@pytest.mark.parametrize(("step", "earlier"), [
+    ("wait", "cluster:wait"), ("install", "cluster:install"), ("firewall", "cluster:firewall"),
+    ("hacluster", "cluster:hacluster"), ("fence-key", "cluster:fence-key"), ("prepare", "cluster:prepare"),
+    ("redis-config", "redis:config"), ("redis-firewall", "redis:firewall"),
+])
+def test_a_nodes_steps_keep_the_identity_they_had_before_they_were_gathered_per_node(
+        program: Program, step: str, earlier: str) -> None:
+    # Without it, a stack made before would replace (re-run) these steps on its next up.
+    parent, _, role = earlier.partition(":")
+    parent_type = {"cluster": "PacemakerCluster", "redis": "RedisHa"}[parent]
+    for node in ("redis-1", "redis-2"):
+        assert program.aliases[f"{node}-{step}"] == [
+            (f"{parent}-{node}-{role}", f"urn:pulumi:unit::redis-ha::redis-ha:index:{parent_type}::{parent}")]
 
 
 def test_fence_virtd_runs_on_the_hypervisor_before_stonith_is_enabled(program: Program) -> None:
@@ -94,8 +109,8 @@ def test_fence_virtd_runs_on_the_hypervisor_before_stonith_is_enabled(program: P
     assert program.depends("fence-daemon", "network-network")
     assert program.depends("cluster-properties", "fence-daemon")
     for node in ("redis-1", "redis-2"):
-        assert program.depends("cluster-properties", f"cluster-{node}-fence-key")
-        assert "192.168.150.1" in program.resources[f"cluster-{node}-firewall"].inputs["create"]
+        assert program.depends("cluster-properties", f"{node}-fence-key")
+        assert "192.168.150.1" in program.resources[f"{node}-firewall"].inputs["create"]
 
 
 def test_fence_virtd_is_set_up_over_ssh_on_a_remote_hypervisor(config: dict[str, str],
@@ -137,11 +152,11 @@ def test_quorum_device_hands_qnetd_certificates_to_both_nodes_before_naming_it(
     assert program.depends("qnetd-daemon", "network-network")
     commands = program.of_type("command:remote:Command")
     for node in ("redis-1", "redis-2"):
-        client = commands[f"cluster-{node}-qdevice"]
+        client = commands[f"{node}-qdevice"]
         assert secret(client.inputs["stdin"]) == "stdout of qnetd-daemon"
         assert "qdevice_node_remove.sh" in client.inputs["delete"]
-        assert program.depends(f"cluster-{node}-qdevice", "qnetd-daemon")
-        assert program.depends("cluster-quorum-device", f"cluster-{node}-qdevice")
+        assert program.depends(f"{node}-qdevice", "qnetd-daemon")
+        assert program.depends("cluster-quorum-device", f"{node}-qdevice")
         assert program.depends(f"cluster-{node}-boot", "cluster-quorum-device")
         assert commands[f"cluster-{node}-boot"].inputs["create"].endswith(" false true")
     quorum = commands["cluster-quorum-device"]
@@ -158,9 +173,9 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, fence key, prepare, auth, boot, redis config,
-    # redis firewall (10 x 2); once: setup, properties, resources, check.
-    assert len(commands) == 24
+    # Per node: wait, install, firewall, hacluster, fence key, prepare, redis config, redis
+    # firewall, membership, auth, boot (11 x 2); once: setup, properties, resources, check.
+    assert len(commands) == 26
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -177,10 +192,10 @@ def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> No
             assert not any(secret in text for secret in SECRET_VALUES), f"secret in {name}.{key}"
     commands = program.of_type("command:remote:Command")
     assert secret(commands["cluster-redis-1-auth"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
-    assert secret(commands["cluster-redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
-    assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-redis-1-config"].inputs["stdin"])
+    assert secret(commands["redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
+    assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-1-redis-config"].inputs["stdin"])
     assert secret(commands["redis-check"].inputs["stdin"]) == REDIS_PASSWORD + "\n"
-    assert secret(commands["cluster-redis-1-fence-key"].inputs["stdin"]) == FENCE_KEY
+    assert secret(commands["redis-1-fence-key"].inputs["stdin"]) == FENCE_KEY
     assert secret(program.resources["fence-daemon"].inputs["stdin"]) == FENCE_KEY
     for args in commands.values():
         # The whole connection becomes secret because it carries the private key.

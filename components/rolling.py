@@ -1,0 +1,62 @@
+"""The order in which a change that replaces both VMs replaces them: one node at a time, the
+node whose Redis is not master first, so that writes pause only once, for the switchover that
+drains the master's node.
+
+The program asks the nodes which one holds the VIP at every preview and up (a
+``command.local.run`` of scripts/cluster_master.sh, over SSH with the pinned host keys), and
+makes the second node's VM wait for the first node to be back in the cluster with its Redis in
+sync. A new stack (no node answers) has no order: both VMs are created at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi_command as command
+
+from components.host_keys import host_key_of
+from components.remote_script import command_line
+from components.settings import Node, Settings
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """What the nodes said when the program asked."""
+
+    answered: bool
+    """Some node answered over SSH: the stack's VMs exist."""
+    master: str | None
+    """The node that holds the VIP, if any does."""
+
+
+def parse_cluster_master(stdout: str) -> ClusterState:
+    """scripts/cluster_master.sh's one line."""
+    line = stdout.strip()
+    if line.startswith("master "):
+        return ClusterState(answered=True, master=line.removeprefix("master "))
+    if line == "no master":
+        return ClusterState(answered=True, master=None)
+    return ClusterState(answered=False, master=None)
+
+
+def replacement_order(nodes: tuple[Node, Node], state: ClusterState) -> tuple[Node, Node] | None:
+    """(replaced first, replaced second), or None when there is nothing running to keep up."""
+    if not state.answered:
+        return None
+    first, second = nodes
+    # Without a master (Redis stopped), node order: no switchover to spare.
+    return (second, first) if state.master == first.name else (first, second)
+
+
+def ask_cluster(settings: Settings) -> ClusterState:
+    """Runs scripts/cluster_master.sh where `pulumi` runs (the private key on stdin)."""
+    first, second = settings.nodes
+    result = command.local.run(
+        command=command_line("cluster_master.sh", settings.ssh_user, settings.vip,
+                             first.name, first.ip, host_key_of(settings, first).public,
+                             second.name, second.ip, host_key_of(settings, second).public, sudo=False),
+        stdin=settings.ssh_private_key,
+        logging=command.local.Logging.NONE,
+        add_previous_output_in_env=False,
+    )
+    return parse_cluster_master(result.stdout)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Which node holds the VIP (the Redis master), asked of both nodes over SSH where `pulumi`
+# runs, with each node's pinned host key. The program reads it at every preview and up to
+# replace the other node first. Prints one line: "master NODE", "no master" (a node answered,
+# none holds the VIP) or "no node" (no node answered: a new stack). Never fails: a node that
+# does not answer is one that is not there yet.
+# Usage: cluster_master.sh SSH_USER VIP NODE1 ADDR1 HOST_KEY1 NODE2 ADDR2 HOST_KEY2 < ssh-private-key
+set -euo pipefail
+
+user="$1" vip="$2"
+nodes=("$3" "$6") addrs=("$4" "$7") host_keys=("$5" "$8")
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+(umask 077 && cat > "$work/key")
+for i in 0 1; do
+  echo "${addrs[i]} ${host_keys[i]}" >> "$work/known_hosts"
+done
+
+for i in 0 1; do
+  # Both at once: a node that is not there costs one connect timeout, not two.
+  timeout 20 ssh -n -i "$work/key" -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile="$work/known_hosts" -o LogLevel=ERROR "$user@${addrs[i]}" ip -4 -o addr show \
+    > "$work/addresses.$i" 2>/dev/null && touch "$work/answered.$i" &
+done
+wait
+
+answered=false
+for i in 0 1; do
+  [[ -f "$work/answered.$i" ]] || continue
+  answered=true
+  if grep -q " inet $vip/" "$work/addresses.$i"; then
+    echo "master ${nodes[i]}"
+    exit 0
+  fi
+done
+if [[ "$answered" == true ]]; then
+  echo "no master"
+else
+  echo "no node"
+fi
