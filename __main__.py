@@ -12,13 +12,15 @@ from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
 from components.qnetd import Qnetd, QnetdArgs
 from components.redis_ha import RedisHa, RedisHaArgs
-from components.rolling import ask_cluster, replacement_order
-from components.settings import ConfigError, load_settings
+from components.rolling import ask_cluster, previous_outputs, replacement_order
+from components.settings import ConfigError, deployed_identity, load_settings, refuse_identity_change
 
 PROJECT_PREFIX = f"{pulumi.get_project()}:"
+configured = [key.removeprefix(PROJECT_PREFIX) for key in pulumi.runtime.config.CONFIG.get()
+              if key.startswith(PROJECT_PREFIX)]
 try:
-    settings = load_settings(pulumi.Config().get, [key.removeprefix(PROJECT_PREFIX) for key in
-                                                   pulumi.runtime.config.CONFIG.get() if key.startswith(PROJECT_PREFIX)])
+    settings = load_settings(pulumi.Config().get, configured)
+    refuse_identity_change(previous_outputs(), settings, configured)
     preflight.check(settings)
 except ConfigError as error:
     # One line naming the key, before any resource exists (a RunError prints no traceback).
@@ -51,9 +53,9 @@ cluster = PacemakerCluster("cluster", PacemakerClusterArgs(
     settings, (vms[first.name], vms[second.name]), (setups[first.name], setups[second.name]), fence_virtd))
 redis = RedisHa("redis", RedisHaArgs(settings, (vms[first.name], vms[second.name]), cluster.ready))
 
-pulumi.export("vip", redis.vip)
 pulumi.export("port", redis.port)
 pulumi.export("endpoint", redis.endpoint)
 pulumi.export("redisUrl", redis.redis_url)
-pulumi.export("clusterName", settings.cluster_name)
-pulumi.export("nodes", {node.name: node.ip for node in settings.nodes})
+# The VIP, the cluster's name, its nodes and where they run: the next preview refuses to change them.
+for key, value in deployed_identity(settings).items():
+    pulumi.export(key, value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.node_vm import NodeVm
+from components.node_vm import DATA_DEVICE, NodeVm
 from components.pcs_plan import REDIS_RESOURCE
 from components.redis_conf import render_redis_conf
 from components.settings import Node, Settings
@@ -46,15 +46,16 @@ class NodeSetup(pulumi.ComponentResource):
         server = settings.server
 
         def step(role: str, script: str, arguments: list[str | int], after: list[pulumi.Resource], *,
-                 was: str, stdin: pulumi.Input[str] | None = None,
+                 was: str | None = None, stdin: pulumi.Input[str] | None = None,
                  undo: tuple[str, list[str | int]] | None = None) -> pulumi.Resource:
-            """A step on this node; ``was`` names the component it lived in before, as "cluster:wait"."""
-            earlier_parent, _, earlier_role = was.partition(":")
-            return run_script(
-                f"{name}-{role}", settings, node, script, arguments, parent=self, depends_on=after, stdin=stdin,
-                undo=undo, triggers=[args.vm.domain_id],
-                aliases=[pulumi.Alias(name=f"{earlier_parent}-{node.name}-{earlier_role}",
-                                      parent=pulumi.create_urn(earlier_parent, EARLIER_PARENTS[earlier_parent]))])
+            """A step on this node; ``was`` names where it lived before, as "cluster:wait"."""
+            aliases = []
+            if was is not None:
+                earlier_parent, _, earlier_role = was.partition(":")
+                aliases.append(pulumi.Alias(name=f"{earlier_parent}-{node.name}-{earlier_role}",
+                                            parent=pulumi.create_urn(earlier_parent, EARLIER_PARENTS[earlier_parent])))
+            return run_script(f"{name}-{role}", settings, node, script, arguments, parent=self, depends_on=after,
+                              stdin=stdin, undo=undo, triggers=[args.vm.domain_id], aliases=aliases)
 
         wait = step("wait", "wait_ready.sh", [settings.ready_timeout_s], [args.vm],
                     was="cluster:wait")
@@ -85,6 +86,9 @@ class NodeSetup(pulumi.ComponentResource):
                               [settings.redis_port, str(settings.network), *settings.client_networks], [firewall],
                               was="redis:firewall")
 
+        # After redis_config.sh stopped the distribution's server, which the package started.
+        data = step("data-volume", "data_volume.sh", [DATA_DEVICE, server.data_dir, server.user], [redis_config])
+
         # On the other node: before this node's VM is deleted, its delete drains this node
         # (standby: a planned switchover when this node's Redis is master, then its cluster
         # services stop); once a replaced VM is provisioned, its create brings the node back
@@ -93,7 +97,7 @@ class NodeSetup(pulumi.ComponentResource):
         membership = run_script(
             f"{name}-membership", settings, peer, "node_rejoin.sh",
             [settings.cluster_name, node.name, node.ip, *redis_args], parent=self,
-            depends_on=[*prepared, redis_config, redis_firewall],
+            depends_on=[*prepared, data, redis_firewall],
             stdin=pulumi.Output.secret(f"{settings.hacluster_password}\n{settings.redis_password}\n"),
             triggers=[args.vm.domain_id],
             undo=("node_drain.sh", [settings.cluster_name, node.name, peer.ip, *redis_args]),

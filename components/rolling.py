@@ -11,7 +11,9 @@ sync. A new stack (no node answers) has no order: both VMs are created at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import pulumi
 import pulumi_command as command
 
 from components.host_keys import host_key_of
@@ -60,3 +62,11 @@ def ask_cluster(settings: Settings) -> ClusterState:
         add_previous_output_in_env=False,
     )
     return parse_cluster_master(result.stdout)
+
+
+def previous_outputs() -> dict[str, Any]:
+    """The stack's outputs from its last update ({} for a new stack), read through the engine's
+    own readStackOutputs: unlike a StackReference, nothing is added to the stack."""
+    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    result = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": name})
+    return dict((result.value or {}).get("outputs") or {})

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("vcpus", "integer", 2, bounds=(1, 64)),
     KeySpec("memoryMib", "integer", 2048, bounds=(2048, 1048576)),
     KeySpec("diskGib", "integer", 10, bounds=(1, 16384)),
+    KeySpec("dataDiskGib", "integer", 4, bounds=(1, 16384)),
+    KeySpec("protectData", "boolean", True),
     KeySpec("sshUser", "string", "redisha"),
     KeySpec("sshPublicKey", "string"),
     KeySpec("sshPrivateKey", "string", secret=True),
@@ -199,6 +201,8 @@ class Settings:
     vcpus: int
     memory_mib: int
     disk_gib: int
+    data_disk_gib: int
+    protect_data: bool
     ssh_user: str
     ssh_public_key: str
     ready_timeout_s: int
@@ -681,6 +685,8 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         vcpus=_integer(reader, "vcpus"),
         memory_mib=_integer(reader, "memoryMib"),
         disk_gib=_integer(reader, "diskGib"),
+        data_disk_gib=_integer(reader, "dataDiskGib"),
+        protect_data=bool(reader.value("protectData")),
         ssh_user=ssh_user,
         ssh_public_key=ssh_public_key,
         ready_timeout_s=_integer(reader, "readyTimeoutSeconds"),
@@ -713,3 +719,45 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         fence_key=fence_key,
         warnings=tuple(warnings),
     )
+
+
+_MIGRATE = ("To change it, create a second stack with the new value, bring the data over (REPLICAOF the "
+            "old VIP from the new master until it is in sync), move the clients, then `pulumi destroy` this one; "
+            "or set the old value back.")
+
+
+def deployed_identity(settings: Settings) -> dict[str, Any]:
+    """What a running cluster cannot change in place, as the stack exports it: the next preview
+    compares the configuration with it (refuse_identity_change)."""
+    return {"clusterName": settings.cluster_name,
+            "nodes": {node.name: node.ip for node in settings.nodes},
+            "vip": settings.vip,
+            "redisServer": settings.server.name,
+            "libvirt": {"libvirtUri": settings.libvirt_uri, "storagePool": settings.storage_pool,
+                        "networkName": settings.network_name, "networkMode": settings.network_mode,
+                        "networkCreate": settings.network_create}}
+
+
+def refuse_identity_change(previous: Mapping[str, Any], settings: Settings, configured: Iterable[str] = ()) -> None:
+    """Raises ConfigError naming the key when the configuration would change what the running
+    cluster is (the stack's outputs from its last update, ``previous``; empty for a new stack):
+    Pulumi would carry it out by replacing both nodes at once, or the cluster would not survive it.
+    ``configured``: the keys the stack sets (for nodeIps against networkCidr)."""
+    wanted = deployed_identity(settings)
+    if previous.get("clusterName") not in (None, wanted["clusterName"]):
+        raise ConfigError("clusterName", f"the running cluster is {previous['clusterName']!r}: renaming it renames its "
+                                         f"domains, volumes and corosync cluster. {_MIGRATE}")
+    before = previous.get("nodes")
+    if before is not None and before != wanted["nodes"]:
+        if sorted(before) != sorted(wanted["nodes"]):
+            raise ConfigError("nodeNames", f"the running cluster's nodes are {sorted(before)}: Pacemaker, corosync and "
+                                           f"libvirt know them by name. {_MIGRATE}")
+        key = "nodeIps" if "nodeIps" in configured else "networkCidr"
+        raise ConfigError(key, f"the running cluster's node addresses are {before}: corosync's links and the "
+                               f"nodes' bonds use them. {_MIGRATE}")
+    for key in ("vip", "redisServer"):
+        if previous.get(key) not in (None, wanted[key]):
+            raise ConfigError(key, f"the running cluster's {key} is {previous[key]!r}. {_MIGRATE}")
+    for key, was in (previous.get("libvirt") or {}).items():
+        if key in wanted["libvirt"] and was != wanted["libvirt"][key]:
+            raise ConfigError(key, f"the running cluster's VMs, volumes and network are at {key} {was!r}. {_MIGRATE}")

@@ -30,13 +30,18 @@ class Program:
     aliases: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """Per resource, the (name, parent URN) it was known by before."""
     delete_before_replace: set[str] = field(default_factory=set)
+    protected: set[str] = field(default_factory=set)
     """The resources a replacement deletes before it creates the new one."""
     secret_outputs: dict[str, set[str]] = field(default_factory=dict)
     """Per resource, the outputs it asks the engine to keep secret (additional_secret_outputs)."""
     namespace: dict[str, Any] = field(default_factory=dict)
     cluster_says: str = "no node"
     """What scripts/cluster_master.sh prints (the program asks the nodes through command.local.run)."""
+    previous_outputs: dict[str, Any] = field(default_factory=dict)
+    """The stack's outputs from its last update, as the engine's readStackOutputs returns them."""
     calls: list[MockCallArgs] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+    """What the program passes to pulumi.export."""
 
     def of_type(self, type_token: str) -> dict[str, MockResourceArgs]:
         return {name: args for name, args in self.resources.items() if args.typ == type_token}
@@ -70,11 +75,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.program.calls.append(args)
         if args.token == "command:local:run":
             return {"stdout": self.program.cluster_says, "stderr": ""}, []
+        if args.token == "pulumi:pulumi:readStackOutputs":
+            return {"name": args.args["name"], "outputs": self.program.previous_outputs}, []
         return {}, []
 
 
-def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluster_says: str = "no node") -> Program:
-    program = Program(cluster_says=cluster_says)
+def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluster_says: str = "no node",
+                previous_outputs: dict[str, Any] | None = None) -> Program:
+    program = Program(cluster_says=cluster_says, previous_outputs=previous_outputs or {})
     register = MockMonitor.RegisterResource
 
     def recording(monitor: MockMonitor, request: Any) -> Any:
@@ -82,10 +90,19 @@ def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluster
         program.secret_outputs[request.name] = set(request.additionalSecretOutputs)
         if request.deleteBeforeReplace:
             program.delete_before_replace.add(request.name)
+        if request.protect:
+            program.protected.add(request.name)
         program.aliases[request.name] = [(alias.spec.name, alias.spec.parentUrn) for alias in request.aliases]
         return register(monitor, request)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    export = pulumi.export
+
+    def exporting(name: str, value: Any) -> None:
+        program.exports[name] = value
+        export(name, value)
+
+    monkeypatch.setattr(pulumi, "export", exporting)
     # No libvirtd or xsltproc is looked for: the program's shape does not depend on this machine
     # (tests/unit/test_preflight.py checks the checks).
     monkeypatch.setattr("components.preflight.check", lambda settings: None)

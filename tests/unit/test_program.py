@@ -174,8 +174,9 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
     # Per node: wait, install, firewall, hacluster, fence key, prepare, redis config, redis
-    # firewall, membership, auth, boot (11 x 2); once: setup, properties, resources, check.
-    assert len(commands) == 26
+    # firewall, data volume, membership, auth, boot (12 x 2); once: setup, properties,
+    # resources, check.
+    assert len(commands) == 28
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -236,7 +237,8 @@ def test_each_node_gets_the_host_key_its_connections_pin(program: Program) -> No
         assert "host_key_volume.sh" in volume["create"] and f"redis-ha-{node}-hostkey.raw" in volume["create"]
         assert "host_key_volume_remove.sh" in volume["delete"] and "qemu:///system" in volume["delete"]
         disks = program.resources[f"{node}-domain"].inputs["disks"]
-        assert [disk["volumeId"] for disk in disks] == [f"{node}-disk-id", f"stdout of {node}-host-key"]
+        assert [disk["volumeId"] for disk in disks] == [f"{node}-disk-id", f"stdout of {node}-host-key",
+                                                        f"{node}-data-id"]
         # The seed holds no key: the first boot installs the one on the volume, and no other.
         user_data = program.resources[f"{node}-cloudinit"].inputs["userData"]
         assert not [line for line in host_key.private_openssh.splitlines()[1:-1] if line in user_data]

@@ -4,19 +4,21 @@ the cluster and bring it back (run in a sandboxed node against stand-in commands
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from components.host_keys import node_host_key
 from components.rolling import ClusterState, parse_cluster_master, replacement_order
-from components.settings import Settings
+from components.settings import ConfigError, Settings, deployed_identity, refuse_identity_change
 from tests.program_recorder import ROOT, Program, run_program, secret
 from tests.unit.conftest import HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD
 from tests.unit.sandbox import Node
 
-VM_PARTS = ("disk", "cloudinit", "domain")
+VM_PARTS = ("disk", "cloudinit", "data", "domain")
 
 
 @pytest.fixture
@@ -58,6 +60,19 @@ def test_a_new_stack_creates_both_vms_at_once(config: dict[str, str], monkeypatc
     for part in VM_PARTS:
         assert not program.depends(f"redis-2-{part}", "redis-1-membership")
         assert not program.depends(f"redis-1-{part}", "redis-2-membership")
+
+
+def test_data_volumes_are_protected_unless_protect_data_is_off(config: dict[str, str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    assert program_when(config, monkeypatch, "no node").protected == {"redis-1-data", "redis-2-data"}
+    assert program_when({**config, "protectData": "false"}, monkeypatch, "no node").protected == set()
+
+
+def test_the_data_volume_is_mounted_before_the_node_joins(program_config: Program) -> None:
+    data_step = program_config.resources["redis-1-data-volume"].inputs["create"]
+    assert "data_volume.sh" in data_step and data_step.endswith(" /dev/vdc /var/lib/redis redis")
+    assert program_config.depends("redis-1-data-volume", "redis-1-redis-config")
+    assert program_config.depends("redis-1-membership", "redis-1-data-volume")
 
 
 @pytest.mark.parametrize(("says", "replica", "master"), [
@@ -248,3 +263,88 @@ def test_without_redis_in_the_cluster_a_drain_checks_no_redis(node: Node) -> Non
     ran = node.run("node_drain.sh", *DRAIN, stdin=PASSWORDS)
     assert ran.report.startswith("changed: redis-2 in standby"), ran.stderr
     assert node.calls("redis-cli") == []
+
+
+# -- data_volume.sh ---------------------------------------------------------------------------------
+
+# A folder this machine has no copy of (a lab host may have its own /var/lib/redis).
+DATA = ("/run/vdc", "/var/lib/redis-ha-data", "redis")
+
+
+def data_node(node: Node, signature: str | None = None) -> None:
+    node.write("/run/vdc", "")
+    node.write("/etc/passwd", Path("/etc/passwd").read_text() + "redis:x:996:996::/var/lib/redis:/usr/sbin/nologin\n")
+    node.write("/etc/fstab", "UUID=1234 / ext4 defaults 0 1\n")
+    if signature is not None:
+        node.set("blkid/vdc", signature)
+
+
+def test_a_blank_data_volume_is_formatted_mounted_and_handed_to_redis_once(node: Node) -> None:
+    data_node(node)
+    ran = node.run("data_volume.sh", *DATA)
+    assert ran.report == ("changed: formatted /run/vdc mounted by label at boot mounted at /var/lib/redis-ha-data "
+                          "owned by redis"), ran.stderr
+    assert node.upper("/etc/fstab").read_text() == (
+        "UUID=1234 / ext4 defaults 0 1\nLABEL=redis-ha-data /var/lib/redis-ha-data ext4 defaults,nofail 0 2\n")
+    assert node.run("data_volume.sh", *DATA).report == "no change: data volume mounted at /var/lib/redis-ha-data"
+    assert len(node.calls("mkfs.ext4")) == 1
+
+
+def test_a_replaced_node_mounts_its_volume_without_formatting_it(node: Node) -> None:
+    data_node(node, "redis-ha-data ext4")
+    ran = node.run("data_volume.sh", *DATA)
+    assert ran.report == "changed: mounted by label at boot mounted at /var/lib/redis-ha-data owned by redis", ran.stderr
+    assert node.calls("mkfs.ext4") == []
+
+
+def test_a_disk_holding_something_else_is_never_formatted(node: Node) -> None:
+    data_node(node, "backups xfs")
+    ran = node.run("data_volume.sh", *DATA)
+    assert ran.returncode == 1
+    assert 'error: /run/vdc is not blank and not a redis-ha data volume (/run/vdc: LABEL="backups" TYPE="xfs")' in ran.stderr
+    assert node.calls("mkfs.ext4") == []
+
+
+# -- what a running cluster cannot change (settings.refuse_identity_change) ---------------------------
+
+def test_a_new_stack_or_an_unchanged_identity_passes(settings: Settings) -> None:
+    refuse_identity_change({}, settings)
+    refuse_identity_change(json.loads(json.dumps(deployed_identity(settings))), settings)
+
+
+@pytest.mark.parametrize(("key", "overrides", "configured"), [
+    ("clusterName", {"clusterName": "redis-ha-b"}, ()),
+    ("nodeNames", {"nodeNames": '["redis-a", "redis-b"]'}, ()),
+    ("networkCidr", {"networkCidr": "192.168.151.0/24"}, ()),
+    ("nodeIps", {"nodeIps": '["192.168.150.21", "192.168.150.22"]'}, ("nodeIps",)),
+    ("vip", {"vip": "192.168.150.20"}, ()),
+    ("redisServer", {"redisServer": "valkey"}, ()),
+    ("libvirtUri", {"libvirtUri": "qemu+ssh://root@hv2.example.net/system"}, ()),
+    ("storagePool", {"storagePool": "fast"}, ()),
+    ("networkName", {"networkName": "other"}, ()),
+    ("networkMode", {"networkMode": "route"}, ()),
+])
+def test_a_change_of_what_the_cluster_is_is_refused_naming_its_key(
+        settings: Settings, load: Callable[..., Settings], key: str, overrides: dict[str, str],
+        configured: tuple[str, ...]) -> None:
+    running = deployed_identity(settings)
+    with pytest.raises(ConfigError, match=rf"^redis-ha:{key}: the running cluster.*create a second stack"):
+        refuse_identity_change(running, load(**overrides), configured)
+
+
+def test_the_program_refuses_before_any_resource(config: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                 settings: Settings) -> None:
+    monkeypatch.chdir(ROOT)
+    running = {**deployed_identity(settings), "clusterName": "redis-ha-old"}
+    with pytest.raises(pulumi.RunError, match=r"^redis-ha:clusterName: the running cluster is 'redis-ha-old'"):
+        run_program(config, monkeypatch, previous_outputs=running)
+
+
+def test_the_program_exports_what_the_next_preview_compares(config: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                            settings: Settings) -> None:
+    exports = program_when(config, monkeypatch, "no node").exports
+    assert {key: exports[key] for key in deployed_identity(settings)} == {
+        "clusterName": "redis-ha", "nodes": {"redis-1": "192.168.150.11", "redis-2": "192.168.150.12"},
+        "vip": "192.168.150.10", "redisServer": "redis",
+        "libvirt": {"libvirtUri": "qemu:///system", "storagePool": "default", "networkName": "redis-ha",
+                    "networkMode": "nat", "networkCreate": True}}
