@@ -47,7 +47,7 @@ for node in order or settings.nodes:
     back_first = setups[peer.name].membership if order and peer.name in setups else None
     vms[node.name] = NodeVm(node.name, NodeVmArgs(settings, node, image.volume_id, network.network_name,
                                                   after=back_first), provider)
-    setups[node.name] = NodeSetup(node.name, NodeSetupArgs(settings, node, peer, vms[node.name], qnetd_bundle))
+    setups[node.name] = NodeSetup(node.name, NodeSetupArgs(settings, node, peer, vms[node.name], qnetd_bundle, network))
 first, second = settings.nodes
 cluster = PacemakerCluster("cluster", PacemakerClusterArgs(
     settings, (vms[first.name], vms[second.name]), (setups[first.name], setups[second.name]), fence_virtd))

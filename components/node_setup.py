@@ -32,6 +32,9 @@ class NodeSetupArgs:
     """This node's VM: a replaced VM is a new machine, and every step runs again on it."""
     qnetd_bundle: pulumi.Output[str] | None
     """With a quorum device: qnetd's CA and the cluster's client certificate (secret)."""
+    whole_cluster: pulumi.Resource
+    """What only goes with the whole cluster (its network): when it goes too (`pulumi destroy`),
+    draining the node is pointless, and its peer, which would run the drain, may be gone first."""
 
 
 class NodeSetup(pulumi.ComponentResource):
@@ -101,6 +104,7 @@ class NodeSetup(pulumi.ComponentResource):
             stdin=pulumi.Output.secret(f"{settings.hacluster_password}\n{settings.redis_password}\n"),
             triggers=[args.vm.domain_id],
             undo=("node_drain.sh", [settings.cluster_name, node.name, peer.ip, *redis_args]),
+            deleted_with=args.whole_cluster,
         )
 
         self.prepared = prepared[0]

@@ -47,6 +47,7 @@ def run_script(
     undo: tuple[str, Sequence[str | int]] | None = None,
     triggers: Sequence[pulumi.Input[str]] = (),
     aliases: Sequence[pulumi.Alias] = (),
+    deleted_with: pulumi.Resource | None = None,
 ) -> command.remote.Command:
     """Run ``script`` with quoted ``args`` (and a secret on ``stdin``) on ``node``.
 
@@ -74,5 +75,6 @@ def run_script(
             delete_before_replace=undo is not None,
             additional_secret_outputs=["stdin"],
             aliases=list(aliases),
+            deleted_with=deleted_with,
         ),
     )

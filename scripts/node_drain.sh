@@ -4,7 +4,7 @@
 # replica is promoted, then the VIP follows), then NODE's cluster services stop, so this node
 # sees a clean leave instead of a lost node to fence. Refuses when this node's Redis could not
 # take over (not an in-sync replica): draining NODE would then stop Redis. After the cluster or
-# its Redis was removed (`pulumi destroy` removes them first), there is nothing to move.
+# its Redis was removed, there is nothing to move (`pulumi destroy` skips the drain altogether).
 # Usage: node_drain.sh CLUSTER_NAME NODE HERE_ADDR REDIS_RESOURCE CLI PORT TIMEOUT_SECONDS
 #        < hacluster-password NL redis-password   (node_rejoin.sh's stdin: the step's create and delete share it)
 set -euo pipefail

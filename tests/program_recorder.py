@@ -31,6 +31,8 @@ class Program:
     """Per resource, the (name, parent URN) it was known by before."""
     delete_before_replace: set[str] = field(default_factory=set)
     protected: set[str] = field(default_factory=set)
+    deleted_with: dict[str, str] = field(default_factory=dict)
+    """Per resource, the one whose deletion makes its own delete unnecessary."""
     """The resources a replacement deletes before it creates the new one."""
     secret_outputs: dict[str, set[str]] = field(default_factory=dict)
     """Per resource, the outputs it asks the engine to keep secret (additional_secret_outputs)."""
@@ -90,6 +92,8 @@ def run_program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluster
         program.secret_outputs[request.name] = set(request.additionalSecretOutputs)
         if request.deleteBeforeReplace:
             program.delete_before_replace.add(request.name)
+        if request.deletedWith:
+            program.deleted_with[request.name] = request.deletedWith.rsplit("::", 1)[-1]
         if request.protect:
             program.protected.add(request.name)
         program.aliases[request.name] = [(alias.spec.name, alias.spec.parentUrn) for alias in request.aliases]

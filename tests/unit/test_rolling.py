@@ -110,6 +110,8 @@ def test_each_nodes_membership_runs_on_the_other_node_and_drains_before_its_vm_g
         # A replaced VM replaces the membership: its drain (the delete) runs first.
         assert membership["triggers"] == [f"{name}-domain-id"]
         assert secret(membership["stdin"]) == f"{HACLUSTER_PASSWORD}\n{REDIS_PASSWORD}\n"
+        # pulumi destroy takes the whole cluster: no drain (its peer may be gone already).
+        assert program_config.deleted_with[f"{name}-membership"] == "network"
         assert program_config.depends("redis-resources", f"{name}-membership")
         # Both nodes authenticate again and the boot settings are applied again on a new VM.
         assert f"{name}-domain-id" in commands[f"cluster-{name}-boot"].inputs["triggers"]
