@@ -191,6 +191,7 @@ def test_losing_the_masters_vm_loses_no_acknowledged_write(cluster: Deployment) 
     assert trial.lost == [] and trial.double_master_rounds == 0
 
 
+@pytest.mark.matrix
 def test_second_up_changes_nothing(cluster: Deployment) -> None:
     result, changes = cluster.up("second up")
     print(f"e2e: second up: {result.summary.resource_changes}")
