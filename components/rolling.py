@@ -29,6 +29,8 @@ class ClusterState:
     """Some node answered over SSH: the stack's VMs exist."""
     master: str | None
     """The node that holds the VIP, if any does."""
+    unanswered: str = ""
+    """When no node answered: what ssh said for each."""
 
 
 def parse_cluster_master(stdout: str) -> ClusterState:
@@ -38,7 +40,7 @@ def parse_cluster_master(stdout: str) -> ClusterState:
         return ClusterState(answered=True, master=line.removeprefix("master "))
     if line == "no master":
         return ClusterState(answered=True, master=None)
-    return ClusterState(answered=False, master=None)
+    return ClusterState(answered=False, master=None, unanswered=line.removeprefix("no node").strip(" ()"))
 
 
 def replacement_order(nodes: tuple[Node, Node], state: ClusterState) -> tuple[Node, Node] | None:
@@ -61,7 +63,12 @@ def ask_cluster(settings: Settings) -> ClusterState:
         logging=command.local.Logging.NONE,
         add_previous_output_in_env=False,
     )
-    return parse_cluster_master(result.stdout)
+    state = parse_cluster_master(result.stdout)
+    if not state.answered:
+        # Expected for a new stack; on a running one, a replacement would take both nodes at once.
+        pulumi.log.info(f"no node answered over SSH, so both VMs are created (or replaced) at once: "
+                        f"{state.unanswered}")
+    return state
 
 
 def previous_outputs() -> dict[str, Any]:

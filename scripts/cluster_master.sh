@@ -2,8 +2,8 @@
 # Which node holds the VIP (the Redis master), asked of both nodes over SSH where `pulumi`
 # runs, with each node's pinned host key. The program reads it at every preview and up to
 # replace the other node first. Prints one line: "master NODE", "no master" (a node answered,
-# none holds the VIP) or "no node" (no node answered: a new stack). Never fails: a node that
-# does not answer is one that is not there yet.
+# none holds the VIP) or "no node (what ssh said for each)" (no node answered: a new stack).
+# Never fails: a node that does not answer is one that is not there yet.
 # Usage: cluster_master.sh SSH_USER VIP NODE1 ADDR1 HOST_KEY1 NODE2 ADDR2 HOST_KEY2 < ssh-private-key
 set -euo pipefail
 
@@ -11,7 +11,9 @@ user="$1" vip="$2"
 nodes=("$3" "$6") addrs=("$4" "$7") host_keys=("$5" "$8")
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-(umask 077 && cat > "$work/key")
+# ssh refuses a key file without its final newline (Pulumi config values come without one).
+key="$(cat)"
+(umask 077 && printf '%s\n' "$key" > "$work/key")
 for i in 0 1; do
   echo "${addrs[i]} ${host_keys[i]}" >> "$work/known_hosts"
 done
@@ -20,7 +22,7 @@ for i in 0 1; do
   # Both at once: a node that is not there costs one connect timeout, not two.
   timeout 20 ssh -n -i "$work/key" -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes \
     -o UserKnownHostsFile="$work/known_hosts" -o LogLevel=ERROR "$user@${addrs[i]}" ip -4 -o addr show \
-    > "$work/addresses.$i" 2>/dev/null && touch "$work/answered.$i" &
+    > "$work/addresses.$i" 2> "$work/error.$i" && touch "$work/answered.$i" &
 done
 wait
 
@@ -36,5 +38,5 @@ done
 if [[ "$answered" == true ]]; then
   echo "no master"
 else
-  echo "no node"
+  echo "no node (${nodes[0]}: $(tail -n 1 "$work/error.0"); ${nodes[1]}: $(tail -n 1 "$work/error.1"))"
 fi

@@ -38,7 +38,8 @@ def program_when(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluste
 @pytest.mark.parametrize(("says", "state"), [
     ("master redis-2\n", ClusterState(answered=True, master="redis-2")),
     ("no master\n", ClusterState(answered=True, master=None)),
-    ("no node\n", ClusterState(answered=False, master=None)),
+    ("no node (redis-1: No route to host; redis-2: No route to host)\n",
+     ClusterState(answered=False, master=None, unanswered="redis-1: No route to host; redis-2: No route to host")),
     ("", ClusterState(answered=False, master=None)),
 ])
 def test_what_the_nodes_said_is_read(says: str, state: ClusterState) -> None:
@@ -146,11 +147,14 @@ def answer(node: Node, settings: Settings, index: int, holds_vip: bool) -> None:
 
 def test_the_node_holding_the_vip_is_the_master(node: Node, settings: Settings) -> None:
     node.set("ssh/.keep")
-    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).report == "no node"
+    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).report == (
+        "no node (redis-1: ssh: connect to host 192.168.150.11 port 22: No route to host; "
+        "redis-2: ssh: connect to host 192.168.150.12 port 22: No route to host)")
     answer(node, settings, 0, holds_vip=False)
     assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).report == "no master"
     answer(node, settings, 1, holds_vip=True)
-    ran = node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY)
+    # Pulumi's config hands the key over without its final newline, which ssh needs.
+    ran = node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY.rstrip("\n"))
     assert ran.report == "master redis-2", ran.stderr
     # The key reached ssh in a file only its owner reads.
     assert (node.state / "ssh" / "identity").read_text() == "600\n" + PRIVATE_KEY
@@ -159,7 +163,8 @@ def test_the_node_holding_the_vip_is_the_master(node: Node, settings: Settings) 
 def test_a_node_with_another_host_key_is_not_believed(node: Node, settings: Settings) -> None:
     answer(node, settings, 1, holds_vip=True)
     node.set(f"ssh/{settings.nodes[1].ip}.key", node_host_key(PRIVATE_KEY, "other", "redis-2").public)
-    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).report == "no node"
+    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).report.endswith(
+        "redis-2: Host key verification failed.)")
 
 
 # -- node_rejoin.sh / node_drain.sh -----------------------------------------------------------------
