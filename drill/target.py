@@ -75,11 +75,16 @@ class Target:
         return _temp_file("redis-ha-drill-known-hosts-", known_hosts(self.settings))
 
     def ssh(self, node: Node, command: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             ["ssh", "-i", str(self.ssh_key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
              "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
              f"{self.settings.ssh_user}@{node.ip}", command],
-            capture_output=True, text=True, timeout=timeout, check=check)
+            capture_output=True, text=True, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            # What the node said: a CalledProcessError would show only the command line.
+            raise RuntimeError(f"{command!r} on {node.name} exited {result.returncode}: "
+                               f"{(result.stderr or result.stdout).strip()[-2000:]}")
+        return result
 
     def virsh(self, *args: str) -> str:
         return subprocess.run(["virsh", "-q", "-c", self.settings.libvirt_uri, *args],

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from components.settings import Node
+from components.settings import Node, Settings
 from drill.__main__ import DEFAULT_TRIALS
 from drill.analysis import BEFORE_S, BIN_S, Trial, bins, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
 from drill.faults import FAULTS, wait_fenced
 from drill.plot import write_plots
 from drill.roles import RoleRounds, RoleWatch
+from drill.target import Target
 from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, merge, outcome_of
 from tests.program_recorder import ROOT
 
@@ -187,3 +188,12 @@ def test_wait_fenced_waits_until_the_lost_node_is_offline_and_clean() -> None:
     assert asked == ["redis-1"] * 3
     with pytest.raises(TimeoutError, match="redis-1 did not fence redis-2 within 0s"):
         wait_fenced(Survivor(), survivor, lost, timeout_s=0)  # type: ignore[arg-type]
+
+
+def test_a_failed_command_on_a_node_says_what_the_node_said(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    said = "Error: Unable to move resource: timeout waiting for the cluster\n"
+    monkeypatch.setattr(subprocess, "run", lambda argv, **_: subprocess.CompletedProcess(argv, 1, "", said))
+    target = Target(settings, tmp_path / "key")
+    with pytest.raises(RuntimeError, match=r"^'sudo pcs resource move' on redis-2 exited 1: Error: Unable to move"):
+        target.ssh(settings.nodes[1], "sudo pcs resource move")
