@@ -1,5 +1,7 @@
 """redis-ha: two libvirt VMs, a two-node Pacemaker cluster and a promotable Redis behind a VIP."""
 
+from datetime import UTC, datetime
+
 import pulumi
 import pulumi_libvirt as libvirt
 
@@ -12,15 +14,16 @@ from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
 from components.qnetd import Qnetd, QnetdArgs
 from components.redis_ha import RedisHa, RedisHaArgs
-from components.rolling import ask_cluster, previous_outputs, replacement_order
+from components.rolling import ask_cluster, previous_outputs, rejoin_requests, replacement_order
 from components.settings import ConfigError, deployed_identity, load_settings, refuse_identity_change
 
 PROJECT_PREFIX = f"{pulumi.get_project()}:"
 configured = [key.removeprefix(PROJECT_PREFIX) for key in pulumi.runtime.config.CONFIG.get()
               if key.startswith(PROJECT_PREFIX)]
+last_update = previous_outputs()
 try:
     settings = load_settings(pulumi.Config().get, configured)
-    refuse_identity_change(previous_outputs(), settings, configured)
+    refuse_identity_change(last_update, settings, configured)
     preflight.check(settings)
 except ConfigError as error:
     # One line naming the key, before any resource exists (a RunError prints no traceback).
@@ -38,8 +41,11 @@ qnetd_bundle = (Qnetd("qnetd", QnetdArgs(settings, settings.quorum_device, netwo
 
 # On a running stack, a change that replaces both VMs replaces one, brings it back into the
 # cluster with its Redis in sync, and only then the other (components/rolling.py); a new
-# stack creates both at once.
-order = replacement_order(settings.nodes, ask_cluster(settings))
+# stack creates both at once. A node out of the cluster is brought back.
+state = ask_cluster(settings)
+order = replacement_order(settings.nodes, state)
+rejoins = rejoin_requests(settings.nodes, state, last_update.get("rejoinRequested") or {},
+                          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 vms: dict[str, NodeVm] = {}
 setups: dict[str, NodeSetup] = {}
 for node in order or settings.nodes:
@@ -47,7 +53,8 @@ for node in order or settings.nodes:
     back_first = setups[peer.name].membership if order and peer.name in setups else None
     vms[node.name] = NodeVm(node.name, NodeVmArgs(settings, node, image.volume_id, network.network_name,
                                                   after=back_first), provider)
-    setups[node.name] = NodeSetup(node.name, NodeSetupArgs(settings, node, peer, vms[node.name], qnetd_bundle, network))
+    setups[node.name] = NodeSetup(node.name, NodeSetupArgs(settings, node, peer, vms[node.name], qnetd_bundle, network,
+                                                               rejoins.get(node.name, "")))
 first, second = settings.nodes
 cluster = PacemakerCluster("cluster", PacemakerClusterArgs(
     settings, (vms[first.name], vms[second.name]), (setups[first.name], setups[second.name]), fence_virtd))
@@ -59,3 +66,5 @@ pulumi.export("redisUrl", redis.redis_url)
 # The VIP, the cluster's name, its nodes and where they run: the next preview refuses to change them.
 for key, value in deployed_identity(settings).items():
     pulumi.export(key, value)
+# When each node was last found out of the cluster and brought back (the next up compares).
+pulumi.export("rejoinRequested", rejoins)

@@ -35,6 +35,9 @@ class NodeSetupArgs:
     whole_cluster: pulumi.Resource
     """What only goes with the whole cluster (its network): when it goes too (`pulumi destroy`),
     draining the node is pointless, and its peer, which would run the drain, may be gone first."""
+    rejoin_requested: str = ""
+    """When the program last found the node out of the cluster (components/rolling.py), "" if
+    never: a new value runs the membership step again, which brings the node back."""
 
 
 class NodeSetup(pulumi.ComponentResource):
@@ -99,7 +102,8 @@ class NodeSetup(pulumi.ComponentResource):
         redis_args: list[str | int] = [REDIS_RESOURCE, server.cli, settings.redis_port, settings.cluster_ready_timeout_s]
         membership = run_script(
             f"{name}-membership", settings, peer, "node_rejoin.sh",
-            [settings.cluster_name, node.name, node.ip, *redis_args], parent=self,
+            [settings.cluster_name, node.name, node.ip, *redis_args,
+             *([args.rejoin_requested] if args.rejoin_requested else [])], parent=self,
             depends_on=[*prepared, data, redis_firewall],
             stdin=pulumi.Output.secret(f"{settings.hacluster_password}\n{settings.redis_password}\n"),
             triggers=[args.vm.domain_id],

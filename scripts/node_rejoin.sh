@@ -4,12 +4,14 @@
 # new pcsd, hands it the corosync authkey and configuration this node has, starts it, takes it
 # out of standby (node_drain.sh put it there), and waits until its Redis replicates from the
 # master with the initial sync done. Before the cluster is formed (the first `pulumi up`), or
-# with Redis not yet in the cluster, there is nothing to wait for.
-# Usage: node_rejoin.sh CLUSTER_NAME NODE ADDR REDIS_RESOURCE CLI PORT TIMEOUT_SECONDS
+# with Redis not yet in the cluster, there is nothing to wait for. The same brings back a node
+# whose VM stopped and started again, or that was fenced: the program passes REQUESTED (when
+# it found NODE out of the cluster), which makes `pulumi up` run this step again.
+# Usage: node_rejoin.sh CLUSTER_NAME NODE ADDR REDIS_RESOURCE CLI PORT TIMEOUT_SECONDS [REQUESTED]
 #        < hacluster-password NL redis-password
 set -euo pipefail
 
-name="$1" node="$2" addr="$3" resource="$4" client="$5" port="$6" timeout_s="$7"
+name="$1" node="$2" addr="$3" resource="$4" client="$5" port="$6" timeout_s="$7" requested="${8:-}"
 IFS= read -r hacluster_password
 IFS= read -r REDISCLI_AUTH
 # redis-cli and valkey-cli both read the password from REDISCLI_AUTH, never from argv.
@@ -28,11 +30,19 @@ is_member() {
 }
 
 if ! is_member; then
-  if ! pcs status pcsd "$node" 2>/dev/null | grep -q ": Online"; then
+  # A VM that was just started again is still booting: its pcsd answers tens of seconds later.
+  until pcs status pcsd "$node" 2>/dev/null | grep -q ": Online"; do
     # pcs reads the password from stdin when it is not a terminal.
-    printf '%s\n' "$hacluster_password" | pcs host auth "$node" addr="$addr" -u hacluster >/dev/null
-    changes+=("authenticated pcs to $node")
-  fi
+    if said="$(printf '%s\n' "$hacluster_password" | pcs host auth "$node" addr="$addr" -u hacluster 2>&1)"; then
+      changes+=("authenticated pcs to $node")
+      break
+    fi
+    if [[ "$said" == *"password is incorrect"* ]] || ((SECONDS >= deadline)); then
+      echo "error: pcsd on $node does not let this node in after ${timeout_s}s: $said" >&2
+      exit 1
+    fi
+    sleep 3
+  done
   # The same key and configuration this node runs with: the cluster's membership is unchanged.
   pcs cluster authkey corosync /etc/corosync/authkey --request-timeout="$timeout_s"
   pcs cluster sync --request-timeout="$timeout_s"
@@ -70,5 +80,5 @@ fi
 if [[ ${#changes[@]} -eq 0 ]]; then
   echo "no change: $node is a member of cluster $name$note"
 else
-  echo "changed: ${changes[*]}$note"
+  echo "changed: ${changes[*]}$note${requested:+ (found out of the cluster at $requested)}"
 fi

@@ -111,6 +111,26 @@ class Deployment:
     def destroy(self, phase: str) -> tuple[auto.DestroyResult, dict[str, str]]:
         return self._run(phase, "destroy")
 
+    def refresh(self, phase: str) -> tuple[auto.RefreshResult, dict[str, list[str]]]:
+        """`pulumi refresh`; returns its result and, per resource whose state it changed, the
+        outputs that changed."""
+        drift: dict[str, list[str]] = {}
+
+        def on_event(event: auto.EngineEvent) -> None:
+            self.events.append(_serialised(event))
+            done = event.res_outputs_event
+            if done is not None and done.metadata.op == auto.OpType.REFRESH:
+                old = (done.metadata.old.outputs if done.metadata.old else None) or {}
+                new = (done.metadata.new.outputs if done.metadata.new else None) or {}
+                changed = sorted(key for key in {*old, *new} if old.get(key) != new.get(key))
+                if changed:
+                    drift[done.metadata.urn.rsplit("::", 1)[-1]] = changed
+
+        started = time.monotonic()
+        result = self.stack.refresh(on_output=self._record, on_event=on_event)
+        self.phases[phase] = round(time.monotonic() - started)
+        return result, drift
+
     def reconfigure(self, **values: str) -> None:
         """`pulumi config set` of plain values."""
         self.stack.set_values(dict(values))

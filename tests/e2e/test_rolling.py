@@ -1,8 +1,9 @@
-"""A change that replaces both VMs, through the real engine: the preview shows the replica's VM
-replaced before the master's (in CI), and the rolling change itself under writes through the
-VIP (`make test-rolling`: its own target, it takes longer than CI allows): one node at a time,
-the write gap only the switchover's, no acknowledged write lost, a second up that changes
-nothing."""
+"""Day-2 changes through the real engine. A change that replaces both VMs: the preview shows the
+replica's VM replaced before the master's (in CI), and the rolling change itself under writes
+through the VIP (`make test-rolling`: its own target, it takes longer than CI allows): one node
+at a time, the write gap only the switchover's, no acknowledged write lost, a second up that
+changes nothing. And a VM stopped by hand (also `make test-rolling`): `pulumi refresh` shows
+it, the next up starts it and brings the node back without replacing anything."""
 
 from __future__ import annotations
 
@@ -57,6 +58,45 @@ def test_a_preview_of_a_memory_change_replaces_the_replica_first(cluster: Deploy
     assert order == list(domains)
     # Each node's drain (the membership's delete) comes with its VM's replacement.
     assert changes[f"{replica.name}-membership"] in REPLACED and changes[f"{master.name}-membership"] in REPLACED
+
+
+@pytest.mark.rolling
+def test_a_vm_stopped_by_hand_shows_as_drift_and_the_next_up_brings_it_back_without_a_replacement(
+        cluster: Deployment, target: Target) -> None:
+    settings = cluster.settings
+    master = target.master()
+    replica = target.other(master)
+    domain = settings.domain_name(replica)
+    # As an operator would stop it: a clean shutdown, Pacemaker leaves the cluster on the way.
+    target.ssh(replica, "sudo systemctl poweroff --no-block", timeout=60, check=False)
+    deadline = time.monotonic() + 600
+    while target.virsh("domstate", domain).strip() != "shut off":
+        assert time.monotonic() < deadline, f"{domain} still {target.virsh('domstate', domain).strip()}"
+        time.sleep(3)
+    refreshed, drift = cluster.refresh("refresh after a VM was stopped")
+    print(f"e2e: refresh after {replica.name}'s VM was stopped: {refreshed.summary.resource_changes}; drift {drift}")
+    assert list(drift) == [f"{replica.name}-domain"] and "running" in drift[f"{replica.name}-domain"]
+
+    began = time.monotonic()
+    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "restarted", 0.01) as writers:
+        result, changes = cluster.up("up after a VM was stopped")
+        target.wait_healthy(HEALTHY_TIMEOUT_S)
+    took = time.monotonic() - began
+    log = writers.log
+    gaps = sorted((b - a for a, b in zip(log.acknowledged, log.acknowledged[1:], strict=False)), reverse=True)[:3]
+    missing = lost(log.keys("acknowledged"), target.redis())
+    print(f"e2e: up after {replica.name}'s VM was stopped: {result.summary.resource_changes}, {changes}; whole again "
+          f"after {took:.0f}s; writes acknowledged {len(log.acknowledged)}, failed {len(log.failed)}; longest gaps "
+          f"{[round(gap, 2) for gap in gaps]}s; lost {len(missing)}")
+    # The VM is started and the node brought back: nothing replaced, the master left alone.
+    assert changes == {f"{replica.name}-domain": "update", f"{replica.name}-membership": "update"}
+    assert missing == []
+    assert gaps[0] < 5, gaps
+    assert target.master() == master
+
+    again, again_changes = cluster.up("second up after the stopped VM came back")
+    print(f"e2e: second up after the stopped VM came back: {again.summary.resource_changes}")
+    assert again_changes == {}
 
 
 @pytest.mark.rolling

@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from components.host_keys import node_host_key
-from components.rolling import ClusterState, parse_cluster_master, replacement_order
+from components.rolling import ClusterState, parse_cluster_master, rejoin_requests, replacement_order
 from components.settings import ConfigError, Settings, deployed_identity, refuse_identity_change
 from tests.program_recorder import ROOT, Program, run_program, secret
 from tests.unit.conftest import HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD
@@ -41,9 +41,21 @@ def program_when(config: dict[str, str], monkeypatch: pytest.MonkeyPatch, cluste
     ("no node (redis-1: No route to host; redis-2: No route to host)\n",
      ClusterState(answered=False, master=None, unanswered="redis-1: No route to host; redis-2: No route to host")),
     ("", ClusterState(answered=False, master=None)),
+    ("master redis-2\nout redis-1\n", ClusterState(answered=True, master="redis-2", out=("redis-1",))),
+    ("no master\nout redis-1\nout redis-2\n", ClusterState(answered=True, master=None, out=("redis-1", "redis-2"))),
 ])
 def test_what_the_nodes_said_is_read(says: str, state: ClusterState) -> None:
     assert parse_cluster_master(says) == state
+
+
+def test_a_node_out_of_the_cluster_is_asked_back_once(settings: Settings) -> None:
+    out = ClusterState(True, "redis-2", out=("redis-1",))
+    assert rejoin_requests(settings.nodes, out, {}, "T2") == {"redis-1": "T2"}
+    # The next up finds it back: the request stays as exported, so nothing changes.
+    assert rejoin_requests(settings.nodes, ClusterState(True, "redis-2"), {"redis-1": "T2"}, "T3") == {"redis-1": "T2"}
+    # Out again later: a new request.
+    assert rejoin_requests(settings.nodes, out, {"redis-1": "T2"}, "T4") == {"redis-1": "T4"}
+    assert rejoin_requests(settings.nodes, ClusterState(False, None), {}, "T5") == {}
 
 
 def test_the_replica_is_replaced_first_and_a_new_stack_has_no_order(settings: Settings) -> None:
@@ -124,6 +136,24 @@ def test_each_nodes_membership_runs_on_the_other_node_and_drains_before_its_vm_g
             assert vm_part.name in program_config.delete_before_replace, vm_part.name
 
 
+def test_a_node_found_out_of_the_cluster_has_its_membership_run_again(
+        config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    earlier = {"rejoinRequested": {"redis-2": "2026-11-01T10:00:00Z"}}
+    back = run_program(config, monkeypatch, "master redis-1", earlier)
+    memberships = {name: back.resources[f"{name}-membership"].inputs["create"] for name in ("redis-1", "redis-2")}
+    assert memberships["redis-2"].endswith(" 2026-11-01T10:00:00Z") and memberships["redis-1"].endswith(" 900")
+    assert back.exports["rejoinRequested"] == earlier["rejoinRequested"]
+
+    out = run_program(config, monkeypatch, "master redis-1\nout redis-2\n", earlier)
+    create = out.resources["redis-2-membership"].inputs["create"]
+    when = out.exports["rejoinRequested"]["redis-2"]
+    assert when > "2026-11-01T10:00:00Z" and create.endswith(f" {when}")
+    # A new command, same triggers: an update that runs the rejoin, not a replacement (drain).
+    assert out.resources["redis-2-membership"].inputs["triggers"] == back.resources["redis-2-membership"].inputs["triggers"]
+    assert out.resources["redis-1-membership"].inputs["create"] == memberships["redis-1"]
+
+
 @pytest.fixture
 def program_config(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Program:
     return program_when(config, monkeypatch, "master redis-1")
@@ -138,10 +168,13 @@ def master_args(settings: Settings) -> list[str]:
             second.name, second.ip, node_host_key(PRIVATE_KEY, "redis-ha", second.name).public]
 
 
-def answer(node: Node, settings: Settings, index: int, holds_vip: bool) -> None:
+def answer(node: Node, settings: Settings, index: int, holds_vip: bool, members: str = "") -> None:
+    """What the node answers: its addresses, then what crm_node -l lists there ("" where
+    Pacemaker does not run)."""
     machine = settings.nodes[index]
     vip = f"3: bond0    inet {settings.vip}/24 scope global secondary bond0\n" if holds_vip else ""
-    node.set(f"ssh/{machine.ip}", f"3: bond0    inet {machine.ip}/24 brd 192.168.150.255 scope global bond0\n{vip}")
+    node.set(f"ssh/{machine.ip}",
+             f"3: bond0    inet {machine.ip}/24 brd 192.168.150.255 scope global bond0\n{vip}# members\n{members}")
     node.set(f"ssh/{machine.ip}.key", node_host_key(PRIVATE_KEY, "redis-ha", machine.name).public)
 
 
@@ -158,6 +191,17 @@ def test_the_node_holding_the_vip_is_the_master(node: Node, settings: Settings) 
     assert ran.report == "master redis-2", ran.stderr
     # The key reached ssh in a file only its owner reads.
     assert (node.state / "ssh" / "identity").read_text() == "600\n" + PRIVATE_KEY
+
+
+def test_a_node_a_member_does_not_see_is_out(node: Node, settings: Settings) -> None:
+    answer(node, settings, 1, holds_vip=True, members="1 redis-1 lost\n2 redis-2 member\n")
+    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).stdout == "master redis-2\nout redis-1\n"
+    # Both in: nobody out. The whole cluster stopped (no member anywhere): nobody out either.
+    answer(node, settings, 0, holds_vip=False, members="1 redis-1 member\n2 redis-2 member\n")
+    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).stdout == "master redis-2\n"
+    answer(node, settings, 0, holds_vip=False)
+    answer(node, settings, 1, holds_vip=False)
+    assert node.run("cluster_master.sh", *master_args(settings), stdin=PRIVATE_KEY).stdout == "no master\n"
 
 
 def test_a_node_with_another_host_key_is_not_believed(node: Node, settings: Settings) -> None:
@@ -222,6 +266,28 @@ def test_a_replaced_node_is_authenticated_handed_the_cluster_started_and_waited_
     node.forget_calls()
     again = node.run("node_rejoin.sh", *REJOIN, stdin=PASSWORDS)
     assert again.report == "no change: redis-2 is a member of cluster redis-ha; its Redis replicates from 192.168.150.11"
+
+
+def test_a_vm_started_again_is_waited_for_and_brought_back(node: Node) -> None:
+    formed_cluster(node, members="redis-1\n")
+    node.set("redis/INFO", REPLICA_IN_SYNC)
+    # Its pcsd answers only from the fourth look on, as while the VM boots.
+    node.set("pcsd/starting", "redis-2 3")
+    ran = node.run("node_rejoin.sh", *REJOIN, "2026-11-27T12:00:00Z", stdin=PASSWORDS)
+    assert ran.report == ("changed: authenticated pcs to redis-2 handed redis-2 the cluster's authkey and corosync.conf "
+                          "and started it; its Redis replicates from 192.168.150.11 "
+                          "(found out of the cluster at 2026-11-27T12:00:00Z)"), ran.stderr
+    assert [call[1:3] for call in node.calls("pcs") if call[1] == "host"] == [["host", "auth"]] * 2
+    assert (node.state / "members").read_text() == "redis-1\nredis-2\n"
+
+
+def test_a_node_whose_pcsd_never_answers_fails_saying_so(node: Node) -> None:
+    formed_cluster(node, members="redis-1\n")
+    node.set("pcsd/starting", "redis-2 1000")
+    ran = node.run("node_rejoin.sh", *REJOIN, stdin=PASSWORDS)
+    assert ran.returncode == 1
+    assert "error: pcsd on redis-2 does not let this node in after 5s: Error: Unable to communicate with redis-2" in ran.stderr
+    assert not any(call[1] == "cluster" for call in node.calls("pcs"))
 
 
 def test_a_rejoin_whose_redis_never_syncs_fails_saying_what_it_saw(node: Node) -> None:

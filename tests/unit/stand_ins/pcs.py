@@ -184,6 +184,12 @@ def main(argv: list[str]) -> int:
         case ["host", "auth", *rest]:
             password = sys.stdin.readline().rstrip("\n")
             nodes = [word for word in rest if "=" not in word and not word.startswith("-") and word != "hacluster"]
+            starting = pcsd / "starting"
+            late, polls = starting.read_text().split() if starting.exists() else ("", "0")
+            if late in nodes and int(polls) > 0:
+                starting.write_text(f"{late} {int(polls) - 1}\n")
+                print(f"Error: Unable to communicate with {late}", file=sys.stderr)
+                return 1
             if password != (pcsd / "password").read_text().strip():
                 print(f"Error: {nodes[0]}: Username and/or password is incorrect", file=sys.stderr)
                 return 1
