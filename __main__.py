@@ -63,6 +63,11 @@ redis = RedisHa("redis", RedisHaArgs(settings, (vms[first.name], vms[second.name
 pulumi.export("port", redis.port)
 pulumi.export("endpoint", redis.endpoint)
 pulumi.export("redisUrl", redis.redis_url)
+pulumi.export("tls", "on" if settings.tls else "off")
+pulumi.export("caCertificate", redis.ca_certificate)
+if settings.tls_client_auth != "none":
+    pulumi.export("clientCertificate", redis.client_certificate)
+    pulumi.export("clientKey", redis.client_key)
 # The VIP, the cluster's name, its nodes and where they run: the next preview refuses to change them.
 for key, value in deployed_identity(settings).items():
     pulumi.export(key, value)

@@ -13,6 +13,7 @@ from components.pcs_plan import REDIS_RESOURCE
 from components.redis_conf import render_redis_conf
 from components.settings import Node, Settings
 from components.steps import run_script
+from components.tls import CLI, TLS_DIR, node_bundle
 
 # corosync-qdevice's heuristic: passes on the node that holds the VIP (qdevice_node.sh writes it).
 HOLDS_VIP_HEURISTIC = "/usr/local/sbin/redis-ha-holds-vip"
@@ -84,8 +85,11 @@ class NodeSetup(pulumi.ComponentResource):
             prepared.append(step("qdevice", "qdevice_node.sh", [settings.vip, HOLDS_VIP_HEURISTIC], [install],
                                  stdin=args.qnetd_bundle, undo=("qdevice_node_remove.sh", [HOLDS_VIP_HEURISTIC]),
                                  was="cluster:qdevice"))
+        # The certificates redis.conf names, and the client the steps below reach Redis with.
+        tls = step("tls", "tls_files.sh", ["on" if settings.tls else "off", server.user, server.cli, TLS_DIR, CLI],
+                   [install], stdin=pulumi.Output.secret(node_bundle(settings, node) if settings.tls else ""))
         redis_config = step("redis-config", "redis_config.sh", [server.config, server.user, server.process, server.unit],
-                            [install], stdin=pulumi.Output.secret(render_redis_conf(settings, node)),
+                            [tls], stdin=pulumi.Output.secret(render_redis_conf(settings, node)),
                             was="redis:config")
         # firewalld runs (and answers) once the cluster's firewall step is done.
         redis_firewall = step("redis-firewall", "firewall_redis.sh",
@@ -99,7 +103,7 @@ class NodeSetup(pulumi.ComponentResource):
         # (standby: a planned switchover when this node's Redis is master, then its cluster
         # services stop); once a replaced VM is provisioned, its create brings the node back
         # and waits for its Redis to resync. Before the cluster is formed it does nothing.
-        redis_args: list[str | int] = [REDIS_RESOURCE, server.cli, settings.redis_port, settings.cluster_ready_timeout_s]
+        redis_args: list[str | int] = [REDIS_RESOURCE, CLI, settings.redis_port, settings.cluster_ready_timeout_s]
         membership = run_script(
             f"{name}-membership", settings, peer, "node_rejoin.sh",
             [settings.cluster_name, node.name, node.ip, *redis_args,

@@ -3,7 +3,8 @@ as a secret."""
 
 from __future__ import annotations
 
-from components.settings import Node, Settings
+from components.settings import TLS_CLIENT_AUTH, Node, Settings
+from components.tls import CA_FILE, CERT_FILE, KEY_FILE
 
 
 def render_redis_conf(settings: Settings, node: Node) -> str:
@@ -15,7 +16,7 @@ def render_redis_conf(settings: Settings, node: Node) -> str:
         # local tools. The VIP is bound before it exists thanks to ip_nonlocal_bind.
         f"bind 127.0.0.1 {node.ip} {settings.vip}",
         "protected-mode yes",
-        f"port {settings.redis_port}",
+        *(_tls_lines(settings) if settings.tls else [f"port {settings.redis_port}"]),
         f"requirepass {settings.redis_password}",
         # The agent has no masterauth of its own: the replica authenticates with this.
         f"masterauth {settings.redis_password}",
@@ -35,3 +36,19 @@ def render_redis_conf(settings: Settings, node: Node) -> str:
         f"logfile {settings.server.log_file}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tls_lines(settings: Settings) -> list[str]:
+    return [
+        # No plain-text port at all: the agent talks to the server over the unix socket it
+        # starts it with, everything on the network speaks TLS.
+        "port 0",
+        f"tls-port {settings.redis_port}",
+        f"tls-cert-file {CERT_FILE}",
+        f"tls-key-file {KEY_FILE}",
+        f"tls-ca-cert-file {CA_FILE}",
+        f"tls-auth-clients {TLS_CLIENT_AUTH[settings.tls_client_auth]}",
+        # The replica's link to the master, with the node's certificate as its client certificate.
+        "tls-replication yes",
+        'tls-protocols "TLSv1.2 TLSv1.3"',
+    ]

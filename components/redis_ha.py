@@ -12,6 +12,7 @@ from components.node_vm import NodeVm
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
 from components.settings import Settings
 from components.steps import run_script
+from components.tls import CLI, tls_material
 
 
 @dataclass
@@ -30,6 +31,12 @@ class RedisHa(pulumi.ComponentResource):
     port: pulumi.Output[int]
     endpoint: pulumi.Output[str]
     redis_url: pulumi.Output[str]
+    ca_certificate: pulumi.Output[str]
+    """PEM of the stack's CA ("" with tls off): what clients verify the server with."""
+    client_certificate: pulumi.Output[str]
+    """The applications' client certificate with tlsClientAuth optional or required, else ""."""
+    client_key: pulumi.Output[str]
+    """Its private key (secret)."""
 
     def __init__(self, name: str, args: RedisHaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("redis-ha:index:RedisHa", name, None, opts)
@@ -45,7 +52,7 @@ class RedisHa(pulumi.ComponentResource):
         password = pulumi.Output.secret(settings.redis_password + "\n")
         check = run_script(
             f"{name}-check", settings, first, "check_redis_ha.sh",
-            [settings.server.cli, settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
+            [CLI, settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
             parent=self, depends_on=[resources], stdin=password,
             # Re-check whenever the resources were re-applied or a VM was replaced: `pulumi up`
             # succeeds only with a cluster that serves.
@@ -55,7 +62,15 @@ class RedisHa(pulumi.ComponentResource):
         self.vip = pulumi.Output.from_input(settings.vip)
         self.port = pulumi.Output.from_input(settings.redis_port)
         self.endpoint = pulumi.Output.from_input(f"{settings.vip}:{settings.redis_port}")
+        scheme = "rediss" if settings.tls else "redis"
         self.redis_url = pulumi.Output.secret(
-            f"redis://:{quote(settings.redis_password, safe='')}@{settings.vip}:{settings.redis_port}/0")
+            f"{scheme}://:{quote(settings.redis_password, safe='')}@{settings.vip}:{settings.redis_port}/0")
+        material = tls_material(settings) if settings.tls else None
+        self.ca_certificate = pulumi.Output.from_input(material.ca_certificate if material else "")
+        client = material.application if material and settings.tls_client_auth != "none" else None
+        self.client_certificate = pulumi.Output.from_input(client.certificate if client else "")
+        self.client_key = pulumi.Output.secret(client.key if client else "")
         self.register_outputs({"vip": self.vip, "port": self.port, "endpoint": self.endpoint,
-                               "redisUrl": self.redis_url, "check": check.stdout})
+                               "redisUrl": self.redis_url, "caCertificate": self.ca_certificate,
+                               "clientCertificate": self.client_certificate, "clientKey": self.client_key,
+                               "check": check.stdout})

@@ -104,6 +104,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("redisPassword", "string", secret=True),
     KeySpec("redisPort", "integer", 6379, bounds=(1, 65535)),
     KeySpec("redisServer", "string", "redis"),
+    KeySpec("tls", "string", "on"),
+    KeySpec("tlsClientAuth", "string", "none"),
     KeySpec("clusterName", "string", "redis-ha"),
     KeySpec("clientNetworks", "array", []),
     KeySpec("packageMirror", "string", ""),
@@ -134,6 +136,9 @@ DOMAIN_TYPES = ("kvm", "qemu")
 NETWORK_MODES = ("nat", "route", "none")
 FENCING_MODES = ("xvm", "none")
 QUORUM_DEVICE_MODES = ("none", "hypervisor")
+TLS_MODES = ("on", "off")
+# Redis's tls-auth-clients for each tlsClientAuth.
+TLS_CLIENT_AUTH = {"none": "no", "optional": "optional", "required": "yes"}
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,10 @@ class Settings:
     ready_timeout_s: int
     redis_port: int
     server: Server
+    tls: bool
+    """Redis speaks TLS only (clients, replication); the agent keeps its local unix socket."""
+    tls_client_auth: str
+    """none, optional or required: whether Redis asks clients for a certificate of the stack's CA."""
     cluster_name: str
     client_networks: tuple[str, ...]
     package_mirror: str
@@ -655,6 +664,11 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         raise ConfigError("redisUnpromotedMonitorIntervalSeconds",
                           f"must differ from redisPromotedMonitorIntervalSeconds (both {promoted_interval})")
 
+    tls = _choice(reader, "tls", TLS_MODES) == "on"
+    tls_client_auth = _choice(reader, "tlsClientAuth", tuple(TLS_CLIENT_AUTH))
+    if tls_client_auth != "none" and not tls:
+        raise ConfigError("tlsClientAuth", f"{tls_client_auth} asks clients for a certificate over TLS; tls is off")
+
     private_key, hacluster_password, redis_password = _secrets(reader)
     _key_pair(ssh_public_key, private_key)
     fencing, hypervisor, fence_key = _fencing(reader, network, gateway)
@@ -692,6 +706,8 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         ready_timeout_s=_integer(reader, "readyTimeoutSeconds"),
         redis_port=redis_port,
         server=SERVERS[_choice(reader, "redisServer", tuple(SERVERS))],
+        tls=tls,
+        tls_client_auth=tls_client_auth,
         cluster_name=cluster_name,
         client_networks=tuple(client_networks),
         package_mirror=package_mirror,
@@ -742,7 +758,8 @@ def refuse_identity_change(previous: Mapping[str, Any], settings: Settings, conf
     """Raises ConfigError naming the key when the configuration would change what the running
     cluster is (the stack's outputs from its last update, ``previous``; empty for a new stack):
     Pulumi would carry it out by replacing both nodes at once, or the cluster would not survive it.
-    ``configured``: the keys the stack sets (for nodeIps against networkCidr)."""
+    Also a default that would change what the clients of a stack made before it must speak (tls).
+    ``configured``: the keys the stack sets (for nodeIps against networkCidr, and tls)."""
     wanted = deployed_identity(settings)
     if previous.get("clusterName") not in (None, wanted["clusterName"]):
         raise ConfigError("clusterName", f"the running cluster is {previous['clusterName']!r}: renaming it renames its "
@@ -761,3 +778,7 @@ def refuse_identity_change(previous: Mapping[str, Any], settings: Settings, conf
     for key, was in (previous.get("libvirt") or {}).items():
         if key in wanted["libvirt"] and was != wanted["libvirt"][key]:
             raise ConfigError(key, f"the running cluster's VMs, volumes and network are at {key} {was!r}. {_MIGRATE}")
+    if previous.get("clusterName") is not None and "tls" not in previous and "tls" not in configured:
+        raise ConfigError("tls", "this stack was made before TLS and its clients speak plain text, which the default "
+                                 "(on) would end. Set tls to off to keep plain text, or to on to switch: clients then "
+                                 "need the rediss:// URL and the caCertificate output (README, \"TLS\")")

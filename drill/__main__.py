@@ -44,7 +44,7 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
     offsets = {node.name: target.clock_offset(node) for node in target.settings.nodes}
     with RoleWatch(target.settings.nodes, target.role) as watch, \
             Writers(writers, target.settings.vip, target.settings.redis_port, target.settings.redis_password,
-                    f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
+                    f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s, target.tls) as clients:
         time.sleep(BEFORE_S)
         called_at, called_wall = time.monotonic(), time.time()
         hit = fault.inject(target, master, replica)

@@ -30,7 +30,7 @@ def run_once(target: Target, host: str, requests: int) -> dict[str, float]:
     result = subprocess.run(
         ["redis-benchmark", "-h", host, "-p", str(target.settings.redis_port), "-a", target.settings.redis_password,
          "-n", str(requests), "-c", "20", "-t", ",".join(test.lower() for test in TESTS),
-         "--csv"],
+         "--csv", *target.cli_tls_arguments],
         capture_output=True, text=True, check=False, timeout=1800)
     output = result.stdout
     if result.returncode != 0:

@@ -4,6 +4,7 @@ the end-to-end tests run the program through the real engine instead (lab/stack.
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,3 +126,11 @@ def secret(value: Any) -> Any:
     """The value inside a secret as the engine receives it; fails if it is not marked secret."""
     assert isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig, "not a secret"
     return value["value"]
+
+
+def resolved(output: pulumi.Output[Any]) -> tuple[Any, bool]:
+    """An output's value and whether it is secret."""
+    async def both() -> tuple[Any, bool]:
+        return await output.future(), await output.is_secret()
+
+    return asyncio.new_event_loop().run_until_complete(both())

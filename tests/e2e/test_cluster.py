@@ -11,6 +11,7 @@ import redis
 
 from components.cloud_init import NIC_NAMES
 from components.settings import Node
+from components.tls import client_options
 from drill.__main__ import run_trial
 from drill.faults import FAULTS
 from drill.target import Target
@@ -76,7 +77,7 @@ def client(cluster: Deployment, host: str | None = None, password: str | None = 
     settings = cluster.settings
     return redis.Redis(host=host or settings.vip, port=settings.redis_port,
                        password=settings.redis_password if password == "" else password,
-                       socket_timeout=5, decode_responses=True)
+                       socket_timeout=5, decode_responses=True, **client_options(settings))
 
 
 def role(connection: redis.Redis) -> str:
@@ -119,7 +120,8 @@ def test_bond_failover_loses_no_acknowledged_write(cluster: Deployment) -> None:
 
     before = active_nic()
     mac = master.macs[NIC_NAMES.index(before)]
-    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:bond:{time.time()}") as writer:
+    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:bond:{time.time()}",
+                tls=client_options(settings)) as writer:
         time.sleep(3)
         guests.virsh("domif-setlink", domain, mac, "down")
         try:
@@ -150,7 +152,8 @@ def roles_by_node(cluster: Deployment) -> dict[str, str]:
 def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
-    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:crash:{time.time()}") as writer:
+    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:crash:{time.time()}",
+                tls=client_options(settings)) as writer:
         time.sleep(3)
         cluster.ssh(master, f"sudo pkill -9 -x {settings.server.process}")
         # Taken once pkill has returned: any write acknowledged later was served by a

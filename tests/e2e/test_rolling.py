@@ -78,7 +78,8 @@ def test_a_vm_stopped_by_hand_shows_as_drift_and_the_next_up_brings_it_back_with
     assert list(drift) == [f"{replica.name}-domain"] and "running" in drift[f"{replica.name}-domain"]
 
     began = time.monotonic()
-    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "restarted", 0.01) as writers:
+    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "restarted", 0.01,
+                 target.tls) as writers:
         result, changes = cluster.up("up after a VM was stopped")
         target.wait_healthy(HEALTHY_TIMEOUT_S)
     took = time.monotonic() - began
@@ -107,7 +108,8 @@ def test_a_memory_change_replaces_one_node_at_a_time_under_writes(cluster: Deplo
     cluster.reconfigure(memoryMib=str(int(cluster.config["memoryMib"]) + 256))
     start = len(cluster.events)
     began = time.monotonic()
-    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "rolling", 0.01) as writers:
+    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "rolling", 0.01,
+                 target.tls) as writers:
         result, changes = cluster.up("rolling memory change")
     took = time.monotonic() - began
     log = writers.log

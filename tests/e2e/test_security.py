@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from components.host_keys import host_key_of
+from components.tls import client_options, tls_material
 from lab import guests
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
 from tests.e2e.conftest import PS_SAMPLES, Deployment
@@ -112,7 +113,8 @@ def test_redis_only_from_allowed_networks(cluster: Deployment) -> None:
     replies = {}
     with Outsider(guests.bridge(settings), settings.network, settings.gateway) as outsider:
         for host in (settings.vip, *(node.ip for node in settings.nodes)):
-            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, settings.redis_password, source)
+            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, settings.redis_password, source,
+                                                      tls_material(settings).ca_certificate if settings.tls else "")
                                   for source in (ALLOWED_ADDRESS, DENIED_ADDRESS))
     print(f"e2e: from {ALLOWED_ADDRESS} (allowed) / {DENIED_ADDRESS} (not allowed): {replies}")
     for allowed, denied in replies.values():
@@ -124,7 +126,8 @@ def test_redis_only_from_allowed_networks(cluster: Deployment) -> None:
 def test_redis_refuses_clients_without_auth_on_each_node(cluster: Deployment, index: int) -> None:
     node = cluster.settings.nodes[index]
     with pytest.raises(redis.exceptions.AuthenticationError):
-        redis.Redis(host=node.ip, port=cluster.settings.redis_port, socket_timeout=5).get("e2e:noauth")
+        redis.Redis(host=node.ip, port=cluster.settings.redis_port, socket_timeout=5,
+                    **client_options(cluster.settings)).get("e2e:noauth")
 
 
 def test_corosync_traffic_is_encrypted(cluster: Deployment) -> None:

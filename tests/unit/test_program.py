@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import runpy
 from collections.abc import Iterator
-from typing import Any
 
 import pulumi
 import pytest
@@ -15,7 +13,7 @@ import yaml
 
 from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
-from tests.program_recorder import ROOT, Program, RecordingMocks, run_program, secret
+from tests.program_recorder import ROOT, Program, RecordingMocks, resolved, run_program, secret
 from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
 
 
@@ -23,13 +21,6 @@ from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDI
 def program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Program]:
     monkeypatch.chdir(ROOT)
     yield run_program(config, monkeypatch)
-
-
-def resolved(output: pulumi.Output[Any]) -> tuple[Any, bool]:
-    async def both() -> tuple[Any, bool]:
-        return await output.future(), await output.is_secret()
-
-    return asyncio.new_event_loop().run_until_complete(both())
 
 
 def test_two_domains_with_two_nics_each_on_one_network(program: Program) -> None:
@@ -173,10 +164,10 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, fence key, prepare, redis config, redis
-    # firewall, data volume, membership, auth, boot (12 x 2); once: setup, properties,
+    # Per node: wait, install, firewall, hacluster, fence key, prepare, tls, redis config, redis
+    # firewall, data volume, membership, auth, boot (13 x 2); once: setup, properties,
     # resources, check.
-    assert len(commands) == 28
+    assert len(commands) == 30
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -211,7 +202,7 @@ def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:
     assert resolved(redis.endpoint) == ("192.168.150.10:6379", False)
     url, secret = resolved(redis.redis_url)
     assert secret
-    assert url == f"redis://:{REDIS_PASSWORD}@192.168.150.10:6379/0"
+    assert url == f"rediss://:{REDIS_PASSWORD}@192.168.150.10:6379/0"
 
 
 def test_bad_config_fails_before_any_resource(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

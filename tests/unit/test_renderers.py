@@ -78,7 +78,7 @@ def test_redis_conf_binds_node_and_vip_and_persists_every_write(settings: Settin
     assert f"masterauth {REDIS_PASSWORD}" in lines
     assert "appendonly yes" in lines
     assert "appendfsync always" in lines
-    assert "port 6379" in lines
+    assert "tls-port 6379" in lines and "port 0" in lines
     assert not any(line.startswith(("replicaof", "slaveof")) for line in lines)
 
 

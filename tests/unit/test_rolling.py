@@ -382,7 +382,7 @@ def test_a_disk_holding_something_else_is_never_formatted(node: Node) -> None:
 
 def test_a_new_stack_or_an_unchanged_identity_passes(settings: Settings) -> None:
     refuse_identity_change({}, settings)
-    refuse_identity_change(json.loads(json.dumps(deployed_identity(settings))), settings)
+    refuse_identity_change(json.loads(json.dumps({**deployed_identity(settings), "tls": "on"})), settings)
 
 
 @pytest.mark.parametrize(("key", "overrides", "configured"), [
