@@ -25,10 +25,19 @@ def host_key_lines(cluster: Deployment) -> list[str]:
     return [line for node in settings.nodes for line in host_key_of(settings, node).private_openssh.splitlines()[2:-1]]
 
 
+def tls_key_lines(cluster: Deployment) -> list[str]:
+    """The nodes' TLS private keys: the base64 lines that hold the private scalar."""
+    settings = cluster.settings
+    if not settings.tls:
+        return []
+    return [line for own in tls_material(settings).nodes.values() for line in own.key.splitlines()[1:3]]
+
+
 def secret_values(cluster: Deployment) -> list[str]:
     """The secrets that reach the nodes."""
     settings = cluster.settings
-    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster)]
+    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster),
+            *tls_key_lines(cluster)]
 
 
 def secrets_of(cluster: Deployment) -> str:
