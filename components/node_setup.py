@@ -11,9 +11,10 @@ import pulumi
 from components.node_vm import DATA_DEVICE, NodeVm
 from components.pcs_plan import REDIS_RESOURCE
 from components.redis_conf import render_redis_conf
+from components.redis_users import ADMIN_USER, AGENT_CLI, CLI, admin_password
 from components.settings import Node, Settings
 from components.steps import run_script
-from components.tls import CLI, TLS_DIR, node_bundle
+from components.tls import TLS_DIR, node_bundle
 
 # corosync-qdevice's heuristic: passes on the node that holds the VIP (qdevice_node.sh writes it).
 HOLDS_VIP_HEURISTIC = "/usr/local/sbin/redis-ha-holds-vip"
@@ -85,11 +86,12 @@ class NodeSetup(pulumi.ComponentResource):
             prepared.append(step("qdevice", "qdevice_node.sh", [settings.vip, HOLDS_VIP_HEURISTIC], [install],
                                  stdin=args.qnetd_bundle, undo=("qdevice_node_remove.sh", [HOLDS_VIP_HEURISTIC]),
                                  was="cluster:qdevice"))
-        # The certificates redis.conf names, and the client the steps below reach Redis with.
-        tls = step("tls", "tls_files.sh", ["on" if settings.tls else "off", server.user, server.cli, TLS_DIR, CLI],
-                   [install], stdin=pulumi.Output.secret(node_bundle(settings, node) if settings.tls else ""))
+        # The certificates redis.conf names, and the clients the agent and the steps below reach Redis with.
+        clients = step("redis-clients", "redis_clients.sh",
+                       ["on" if settings.tls else "off", server.user, server.cli, ADMIN_USER, TLS_DIR, CLI, AGENT_CLI],
+                       [install], stdin=pulumi.Output.secret(node_bundle(settings, node) if settings.tls else ""))
         redis_config = step("redis-config", "redis_config.sh", [server.config, server.user, server.process, server.unit],
-                            [tls], stdin=pulumi.Output.secret(render_redis_conf(settings, node)),
+                            [clients], stdin=pulumi.Output.secret(render_redis_conf(settings, node)),
                             was="redis:config")
         # firewalld runs (and answers) once the cluster's firewall step is done.
         redis_firewall = step("redis-firewall", "firewall_redis.sh",
@@ -109,7 +111,7 @@ class NodeSetup(pulumi.ComponentResource):
             [settings.cluster_name, node.name, node.ip, *redis_args,
              *([args.rejoin_requested] if args.rejoin_requested else [])], parent=self,
             depends_on=[*prepared, data, redis_firewall],
-            stdin=pulumi.Output.secret(f"{settings.hacluster_password}\n{settings.redis_password}\n"),
+            stdin=pulumi.Output.secret(f"{settings.hacluster_password}\n{admin_password(settings)}\n"),
             triggers=[args.vm.domain_id],
             undo=("node_drain.sh", [settings.cluster_name, node.name, peer.ip, *redis_args]),
             deleted_with=args.whole_cluster,

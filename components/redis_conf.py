@@ -1,8 +1,9 @@
-"""redis.conf (or valkey.conf) for one node (pure). The text holds the Redis password: treat it
-as a secret."""
+"""redis.conf (or valkey.conf) for one node (pure). The text holds the admin and replication
+passwords: treat it as a secret."""
 
 from __future__ import annotations
 
+from components.redis_users import REPLICATION_USER, acl_lines, admin_password, replication_password
 from components.settings import TLS_CLIENT_AUTH, Node, Settings
 from components.tls import CA_FILE, CERT_FILE, KEY_FILE
 
@@ -17,9 +18,15 @@ def render_redis_conf(settings: Settings, node: Node) -> str:
         f"bind 127.0.0.1 {node.ip} {settings.vip}",
         "protected-mode yes",
         *(_tls_lines(settings) if settings.tls else [f"port {settings.redis_port}"]),
-        f"requirepass {settings.redis_password}",
-        # The agent has no masterauth of its own: the replica authenticates with this.
-        f"masterauth {settings.redis_password}",
+        # The ACL users (components/redis_users.py); the default user is off.
+        *acl_lines(settings),
+        # Not a password anyone logs in with (the default user it would set is off): Pacemaker's
+        # agent reads it from this file and hands it to its client, redis-ha-agent-cli, which
+        # logs in as the admin user.
+        f"requirepass {admin_password(settings)}",
+        # The replica's login to the master (the agent sets only REPLICAOF).
+        f"masteruser {REPLICATION_USER}",
+        f"masterauth {replication_password(settings)}",
         f"dir {settings.server.data_dir}",
         # Every acknowledged write is on disk before the reply: a master that Pacemaker
         # restarts in place reloads all of it instead of an older RDB snapshot, so it can

@@ -10,9 +10,10 @@ import pulumi
 
 from components.node_vm import NodeVm
 from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
+from components.redis_users import APPLICATION_USER, CLI, admin_password
 from components.settings import Settings
 from components.steps import run_script
-from components.tls import CLI, tls_material
+from components.tls import tls_material
 
 
 @dataclass
@@ -49,7 +50,7 @@ class RedisHa(pulumi.ComponentResource):
             stdin=serialise(resource_plan(settings)),
             undo=("cib_remove.sh", list(OWNED_RESOURCES)),
         )
-        password = pulumi.Output.secret(settings.redis_password + "\n")
+        password = pulumi.Output.secret(admin_password(settings) + "\n")
         check = run_script(
             f"{name}-check", settings, first, "check_redis_ha.sh",
             [CLI, settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
@@ -64,7 +65,7 @@ class RedisHa(pulumi.ComponentResource):
         self.endpoint = pulumi.Output.from_input(f"{settings.vip}:{settings.redis_port}")
         scheme = "rediss" if settings.tls else "redis"
         self.redis_url = pulumi.Output.secret(
-            f"{scheme}://:{quote(settings.redis_password, safe='')}@{settings.vip}:{settings.redis_port}/0")
+            f"{scheme}://{APPLICATION_USER}:{quote(settings.redis_password, safe='')}@{settings.vip}:{settings.redis_port}/0")
         material = tls_material(settings) if settings.tls else None
         self.ca_certificate = pulumi.Output.from_input(material.ca_certificate if material else "")
         client = material.application if material and settings.tls_client_auth != "none" else None

@@ -28,10 +28,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.settings import Node, Settings
 
-# Where the nodes keep the files (tls_files.sh writes them; redis.conf and redis-ha-cli read them).
+# Where the nodes keep the files (redis_clients.sh writes them; redis.conf and redis-ha-cli read them).
 TLS_DIR = "/etc/redis-ha/tls"
-# The server's CLI with the node's TLS settings: what every step uses to reach Redis over the network.
-CLI = "/usr/local/sbin/redis-ha-cli"
 CA_FILE = f"{TLS_DIR}/ca.crt"
 CERT_FILE = f"{TLS_DIR}/server.crt"
 KEY_FILE = f"{TLS_DIR}/server.key"
@@ -148,7 +146,7 @@ def tls_material(settings: Settings) -> TlsMaterial:
 
 
 def node_bundle(settings: Settings, node: Node) -> str:
-    """What tls_files.sh reads on stdin: the node's key, its certificate, the CA certificate."""
+    """What redis_clients.sh reads on stdin: the node's key, its certificate, the CA certificate."""
     material = tls_material(settings)
     own = material.nodes[node.name]
     return own.key + own.certificate + material.ca_certificate

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from components.redis_users import APPLICATION_USER
 from drill.analysis import BEFORE_S, Trial, as_json, bins, steps, summarise, table
 from drill.benchmark import compare
 from drill.faults import FAULTS, Fault
@@ -43,8 +44,8 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
     replica = target.other(master)
     offsets = {node.name: target.clock_offset(node) for node in target.settings.nodes}
     with RoleWatch(target.settings.nodes, target.role) as watch, \
-            Writers(writers, target.settings.vip, target.settings.redis_port, target.settings.redis_password,
-                    f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s, target.tls) as clients:
+            Writers(writers, target.settings.vip, target.settings.redis_port, target.login(APPLICATION_USER),
+                    f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
         time.sleep(BEFORE_S)
         called_at, called_wall = time.monotonic(), time.time()
         hit = fault.inject(target, master, replica)

@@ -8,6 +8,7 @@ import io
 import statistics
 import subprocess
 
+from components.redis_users import APPLICATION_USER
 from drill.target import Target
 
 ROUNDS = 3
@@ -28,7 +29,8 @@ def run_once(target: Target, host: str, requests: int) -> dict[str, float]:
     # `ps` on the drill host for the run's duration (README, Failover: run it from a host of yours).
     # check=False: a CalledProcessError would print the command line, password included.
     result = subprocess.run(
-        ["redis-benchmark", "-h", host, "-p", str(target.settings.redis_port), "-a", target.settings.redis_password,
+        ["redis-benchmark", "-h", host, "-p", str(target.settings.redis_port), "--user", APPLICATION_USER,
+         "-a", target.settings.redis_password,
          "-n", str(requests), "-c", "20", "-t", ",".join(test.lower() for test in TESTS),
          "--csv", *target.cli_tls_arguments],
         capture_output=True, text=True, check=False, timeout=1800)

@@ -22,8 +22,9 @@ from redis.retry import Retry
 
 from components.host_keys import known_hosts
 from components.pcs_plan import REDIS_CLONE, VIP_RESOURCE
+from components.redis_users import ADMIN_USER, redis_options
 from components.settings import Node, Settings, load_settings
-from components.tls import client_options, tls_material
+from components.tls import tls_material
 from lab import guests
 from lab.stack import LabStack
 
@@ -101,10 +102,9 @@ class Target:
         return (str(_temp_file("redis-ha-drill-cert-", application.certificate)),
                 str(_temp_file("redis-ha-drill-key-", application.key)))
 
-    @cached_property
-    def tls(self) -> dict[str, Any]:
-        """redis-py's TLS options for this stack."""
-        return client_options(self.settings, self.certificate_files)
+    def login(self, user: str = ADMIN_USER) -> dict[str, Any]:
+        """redis-py's options to log in as ``user`` (app or admin) with this stack's TLS settings."""
+        return redis_options(self.settings, user, self.certificate_files)
 
     @cached_property
     def cli_tls_arguments(self) -> list[str]:
@@ -115,11 +115,12 @@ class Target:
         files = self.certificate_files
         return ["--tls", "--cacert", str(ca), *(["--cert", files[0], "--key", files[1]] if files else [])]
 
-    def redis(self, host: str | None = None, timeout: float = 5) -> redis.Redis:
-        return redis.Redis(host=host or self.settings.vip, port=self.settings.redis_port,
-                           password=self.settings.redis_password, socket_timeout=timeout,
+    def redis(self, host: str | None = None, timeout: float = 5, user: str = ADMIN_USER) -> redis.Redis:
+        """A client of the VIP (or ``host``), as the admin user unless told otherwise: the drill
+        asks for ROLE and INFO, which the application's user may not run."""
+        return redis.Redis(host=host or self.settings.vip, port=self.settings.redis_port, socket_timeout=timeout,
                            socket_connect_timeout=timeout, decode_responses=True, retry=Retry(NoBackoff(), 0),
-                           **self.tls)
+                           **self.login(user))
 
     def role(self, node: Node) -> str | None:
         """ROLE of the node's own Redis (master/slave), None when it does not answer."""

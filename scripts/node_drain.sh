@@ -6,7 +6,7 @@
 # take over (not an in-sync replica): draining NODE would then stop Redis. After the cluster or
 # its Redis was removed, there is nothing to move (`pulumi destroy` skips the drain altogether).
 # Usage: node_drain.sh CLUSTER_NAME NODE HERE_ADDR REDIS_RESOURCE CLI PORT TIMEOUT_SECONDS
-#        < hacluster-password NL redis-password   (node_rejoin.sh's stdin: the step's create and delete share it)
+#        < hacluster-password NL admin-password   (node_rejoin.sh's stdin: the step's create and delete share it)
 set -euo pipefail
 
 name="$1" node="$2" here="$3" resource="$4" client="$5" port="$6" timeout_s="$7"

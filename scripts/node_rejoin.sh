@@ -8,7 +8,7 @@
 # whose VM stopped and started again, or that was fenced: the program passes REQUESTED (when
 # it found NODE out of the cluster), which makes `pulumi up` run this step again.
 # Usage: node_rejoin.sh CLUSTER_NAME NODE ADDR REDIS_RESOURCE CLI PORT TIMEOUT_SECONDS [REQUESTED]
-#        < hacluster-password NL redis-password
+#        < hacluster-password NL admin-password (Redis's admin ACL user, CLI: redis-ha-cli)
 set -euo pipefail
 
 name="$1" node="$2" addr="$3" resource="$4" client="$5" port="$6" timeout_s="$7" requested="${8:-}"

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from components.redis_users import APPLICATION_USER
 from drill.target import Target
 from drill.writer import Writers, lost
 from lab import guests
@@ -78,8 +79,7 @@ def test_a_vm_stopped_by_hand_shows_as_drift_and_the_next_up_brings_it_back_with
     assert list(drift) == [f"{replica.name}-domain"] and "running" in drift[f"{replica.name}-domain"]
 
     began = time.monotonic()
-    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "restarted", 0.01,
-                 target.tls) as writers:
+    with Writers(2, settings.vip, settings.redis_port, target.login(APPLICATION_USER), "restarted", 0.01) as writers:
         result, changes = cluster.up("up after a VM was stopped")
         target.wait_healthy(HEALTHY_TIMEOUT_S)
     took = time.monotonic() - began
@@ -108,8 +108,7 @@ def test_a_memory_change_replaces_one_node_at_a_time_under_writes(cluster: Deplo
     cluster.reconfigure(memoryMib=str(int(cluster.config["memoryMib"]) + 256))
     start = len(cluster.events)
     began = time.monotonic()
-    with Writers(2, settings.vip, settings.redis_port, settings.redis_password, "rolling", 0.01,
-                 target.tls) as writers:
+    with Writers(2, settings.vip, settings.redis_port, target.login(APPLICATION_USER), "rolling", 0.01) as writers:
         result, changes = cluster.up("rolling memory change")
     took = time.monotonic() - began
     log = writers.log

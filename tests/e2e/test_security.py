@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from components.host_keys import host_key_of
+from components.redis_users import APPLICATION_USER, admin_password, replication_password
 from components.tls import client_options, tls_material
 from lab import guests
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
@@ -37,7 +38,7 @@ def secret_values(cluster: Deployment) -> list[str]:
     """The secrets that reach the nodes."""
     settings = cluster.settings
     return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster),
-            *tls_key_lines(cluster)]
+            *tls_key_lines(cluster), admin_password(settings), replication_password(settings)]
 
 
 def secrets_of(cluster: Deployment) -> str:
@@ -122,7 +123,8 @@ def test_redis_only_from_allowed_networks(cluster: Deployment) -> None:
     replies = {}
     with Outsider(guests.bridge(settings), settings.network, settings.gateway) as outsider:
         for host in (settings.vip, *(node.ip for node in settings.nodes)):
-            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, settings.redis_password, source,
+            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, APPLICATION_USER,
+                                                      settings.redis_password, source,
                                                       tls_material(settings).ca_certificate if settings.tls else "")
                                   for source in (ALLOWED_ADDRESS, DENIED_ADDRESS))
     print(f"e2e: from {ALLOWED_ADDRESS} (allowed) / {DENIED_ADDRESS} (not allowed): {replies}")

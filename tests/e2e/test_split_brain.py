@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from components.redis_users import redis_options
 from components.settings import Node
-from components.tls import client_options
 from drill.faults import boot_id, cut, heal, wait_for_reboot
 from drill.roles import RoleWatch
 from drill.target import Target
@@ -66,8 +66,7 @@ def partition_fences_the_replica(target: Target, label: str) -> Node:
     replica = target.other(master)
     before = {node.name: boot_id(target, node) for node in settings.nodes}
     with RoleWatch(settings.nodes, target.role) as watch, \
-            Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:cut:{time.time()}",
-                   tls=client_options(settings)) as writer:
+            Writer(settings.vip, settings.redis_port, redis_options(settings), f"e2e:cut:{time.time()}") as writer:
         time.sleep(3)
         cut(target, replica, master)
         cut(target, master, replica)

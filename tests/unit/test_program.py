@@ -13,6 +13,9 @@ import yaml
 
 from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
+from components.redis_users import admin_password, replication_password
+from components.settings import Settings
+from components.tls import tls_material
 from tests.program_recorder import ROOT, Program, RecordingMocks, resolved, run_program, secret
 from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
 
@@ -175,18 +178,21 @@ def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Prog
     assert "cib_remove.sh" in commands["redis-resources"].inputs["delete"]
 
 
-def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> None:
+def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program, settings: Settings) -> None:
+    # Besides the configured secrets, what the program derives from the SSH key.
+    derived = [admin_password(settings), replication_password(settings),
+               *(own.key.splitlines()[1] for own in tls_material(settings).nodes.values())]
     for name, args in program.resources.items():
         for key, value in args.inputs.items():
             if key in ("stdin", "connection"):
                 continue
             text = json.dumps(value, default=str)
-            assert not any(secret in text for secret in SECRET_VALUES), f"secret in {name}.{key}"
+            assert not any(secret in text for secret in (*SECRET_VALUES, *derived)), f"secret in {name}.{key}"
     commands = program.of_type("command:remote:Command")
     assert secret(commands["cluster-redis-1-auth"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
     assert secret(commands["redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
-    assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-1-redis-config"].inputs["stdin"])
-    assert secret(commands["redis-check"].inputs["stdin"]) == REDIS_PASSWORD + "\n"
+    assert f"requirepass {admin_password(settings)}" in secret(commands["redis-1-redis-config"].inputs["stdin"])
+    assert secret(commands["redis-check"].inputs["stdin"]) == admin_password(settings) + "\n"
     assert secret(commands["redis-1-fence-key"].inputs["stdin"]) == FENCE_KEY
     assert secret(program.resources["fence-daemon"].inputs["stdin"]) == FENCE_KEY
     for args in commands.values():
@@ -202,7 +208,7 @@ def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:
     assert resolved(redis.endpoint) == ("192.168.150.10:6379", False)
     url, secret = resolved(redis.redis_url)
     assert secret
-    assert url == f"rediss://:{REDIS_PASSWORD}@192.168.150.10:6379/0"
+    assert url == f"rediss://app:{REDIS_PASSWORD}@192.168.150.10:6379/0"
 
 
 def test_bad_config_fails_before_any_resource(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

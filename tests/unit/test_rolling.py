@@ -12,6 +12,7 @@ import pulumi
 import pytest
 
 from components.host_keys import node_host_key
+from components.redis_users import admin_password
 from components.rolling import ClusterState, parse_cluster_master, rejoin_requests, replacement_order
 from components.settings import ConfigError, Settings, deployed_identity, refuse_identity_change
 from tests.program_recorder import ROOT, Program, run_program, secret
@@ -114,7 +115,8 @@ def test_the_nodes_are_asked_with_the_key_on_stdin_and_their_pinned_host_keys(
         assert node_host_key(PRIVATE_KEY, "redis-ha", name).public in ask.args["command"]
 
 
-def test_each_nodes_membership_runs_on_the_other_node_and_drains_before_its_vm_goes(program_config: Program) -> None:
+def test_each_nodes_membership_runs_on_the_other_node_and_drains_before_its_vm_goes(
+        program_config: Program, settings: Settings) -> None:
     commands = program_config.of_type("command:remote:Command")
     for name, peer_ip in (("redis-1", "192.168.150.12"), ("redis-2", "192.168.150.11")):
         membership = commands[f"{name}-membership"].inputs
@@ -122,7 +124,7 @@ def test_each_nodes_membership_runs_on_the_other_node_and_drains_before_its_vm_g
         assert "node_rejoin.sh" in membership["create"] and "node_drain.sh" in membership["delete"]
         # A replaced VM replaces the membership: its drain (the delete) runs first.
         assert membership["triggers"] == [f"{name}-domain-id"]
-        assert secret(membership["stdin"]) == f"{HACLUSTER_PASSWORD}\n{REDIS_PASSWORD}\n"
+        assert secret(membership["stdin"]) == f"{HACLUSTER_PASSWORD}\n{admin_password(settings)}\n"
         # pulumi destroy takes the whole cluster: no drain (its peer may be gone already).
         assert program_config.deleted_with[f"{name}-membership"] == "network"
         assert program_config.depends("redis-resources", f"{name}-membership")

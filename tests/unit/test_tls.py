@@ -1,5 +1,5 @@
 """TLS: the stack's CA and certificates (derived, verified by a real TLS handshake and by
-openssl), redis.conf with TLS, the node's files and redis-ha-cli (tls_files.sh in a sandboxed
+openssl), redis.conf with TLS, the node's files and redis-ha-cli (redis_clients.sh in a sandboxed
 node), the settings and the program's outputs."""
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from components.pcs_plan import redis_command
 from components.redis_conf import render_redis_conf
+from components.redis_users import ADMIN_USER, AGENT_CLI, CLI, admin_password, redis_options, replication_password
 from components.settings import ConfigError, Settings, deployed_identity, load_settings, refuse_identity_change
-from components.tls import CLI, TLS_DIR, client_options, node_bundle, tls_material
+from components.tls import TLS_DIR, client_options, node_bundle, tls_material
 from tests.program_recorder import ROOT, resolved, run_program, secret
 from tests.unit.sandbox import Node
 
@@ -167,16 +169,16 @@ def test_a_stack_made_before_tls_must_choose(settings: Settings) -> None:
     refuse_identity_change({}, settings, [])
 
 
-# -- tls_files.sh ------------------------------------------------------------------------------------
+# -- redis_clients.sh --------------------------------------------------------------------------------
 
-TLS_FILES = ("redis", "redis-cli", TLS_DIR, CLI)
+CLIENTS = ("redis", "redis-cli", "admin", TLS_DIR, CLI, AGENT_CLI)
 
 
-def test_the_node_gets_its_files_and_a_cli_that_speaks_tls(node: Node, settings: Settings) -> None:
+def test_the_node_gets_its_files_and_clients_that_log_in_as_admin(node: Node, settings: Settings) -> None:
     bundle = node_bundle(settings, settings.nodes[0])
-    ran = node.run("tls_files.sh", "on", *TLS_FILES, stdin=bundle)
+    ran = node.run("redis_clients.sh", "on", *CLIENTS, stdin=bundle)
     assert ran.report == (f"changed: created {TLS_DIR} wrote {TLS_DIR}/server.key wrote {TLS_DIR}/server.crt "
-                          f"wrote {TLS_DIR}/ca.crt wrote {CLI}"), ran.stderr
+                          f"wrote {TLS_DIR}/ca.crt wrote {CLI} wrote {AGENT_CLI}"), ran.stderr
     material = tls_material(settings)
     assert node.upper(f"{TLS_DIR}/server.key").read_text() == material.nodes["redis-1"].key
     assert node.upper(f"{TLS_DIR}/server.crt").read_text() == material.nodes["redis-1"].certificate
@@ -185,27 +187,29 @@ def test_the_node_gets_its_files_and_a_cli_that_speaks_tls(node: Node, settings:
     redis_gid = next(int(line.split(":")[2]) for line in node.seen("/etc/group").read_text().splitlines()
                      if line.startswith("redis:"))
     assert node.upper(f"{TLS_DIR}/server.key").stat().st_gid == redis_gid
-    wrapper = node.upper(CLI).read_text()
-    assert (f"exec redis-cli --tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/server.crt "
-            f"--key {TLS_DIR}/server.key \"$@\"") in wrapper
-    assert node.run("tls_files.sh", "on", *TLS_FILES, stdin=bundle).report == f"no change: tls on; {CLI} in place"
+    assert (f"exec redis-cli --user admin --tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/server.crt "
+            f"--key {TLS_DIR}/server.key \"$@\"") in node.upper(CLI).read_text()
+    # The agent reaches its server over the unix socket: no TLS there.
+    assert 'exec redis-cli --user admin "$@"' in node.upper(AGENT_CLI).read_text()
+    assert node.run("redis_clients.sh", "on", *CLIENTS, stdin=bundle).report == (
+        f"no change: tls on; {CLI} and {AGENT_CLI} in place")
     # The stand-in redis-cli answers through the wrapper, arguments passed on.
     node.set("redis/ROLE", "master\n")
     assert node.run_file(CLI, "-h", "192.168.150.10", "ROLE").stdout.startswith("master")
-    assert (node.state / "redis-arguments").read_text().startswith(f"--tls --cacert {TLS_DIR}/ca.crt ")
+    assert (node.state / "redis-arguments").read_text().startswith(f"--user admin --tls --cacert {TLS_DIR}/ca.crt ")
 
-    off = node.run("tls_files.sh", "off", *TLS_FILES)
+    off = node.run("redis_clients.sh", "off", *CLIENTS)
     assert off.report == f"changed: removed {TLS_DIR} wrote {CLI}"
     assert not node.exists(f"{TLS_DIR}/server.key")
-    assert 'exec redis-cli "$@"' in node.upper(CLI).read_text()
+    assert 'exec redis-cli --user admin "$@"' in node.upper(CLI).read_text()
 
 
 def test_a_bundle_without_its_three_parts_is_refused(node: Node, settings: Settings) -> None:
     material = tls_material(settings)
-    ran = node.run("tls_files.sh", "on", *TLS_FILES, stdin=material.ca_certificate)
+    ran = node.run("redis_clients.sh", "on", *CLIENTS, stdin=material.ca_certificate)
     assert ran.returncode == 2 and "stdin must hold a key, a certificate and the CA certificate" in ran.stderr
     wrong = material.ca_certificate * 3
-    ran = node.run("tls_files.sh", "on", *TLS_FILES, stdin=wrong)
+    ran = node.run("redis_clients.sh", "on", *CLIENTS, stdin=wrong)
     assert ran.returncode == 2 and "the first block on stdin is not a private key" in ran.stderr
     assert not node.exists(f"{TLS_DIR}/server.key")
 
@@ -216,18 +220,18 @@ def test_the_program_installs_the_files_before_redis_conf_and_exports_the_ca(
         config: dict[str, str], monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.chdir(ROOT)
     program = run_program(config, monkeypatch)
-    tls_step = program.resources["redis-1-tls"].inputs
-    assert tls_step["create"].endswith(f" on redis /usr/bin/redis-cli {TLS_DIR} {CLI}")
+    tls_step = program.resources["redis-1-redis-clients"].inputs
+    assert tls_step["create"].endswith(f" on redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI}")
     assert secret(tls_step["stdin"]) == node_bundle(settings, settings.nodes[0])
-    assert "stdin" in program.secret_outputs["redis-1-tls"]
-    assert program.depends("redis-1-redis-config", "redis-1-tls")
+    assert "stdin" in program.secret_outputs["redis-1-redis-clients"]
+    assert program.depends("redis-1-redis-config", "redis-1-redis-clients")
     assert f" {CLI} " in program.resources["redis-check"].inputs["create"]
     assert f" {CLI} " in program.resources["redis-2-membership"].inputs["create"]
     exports = program.exports
     assert exports["tls"] == "on"
     assert resolved(exports["caCertificate"]) == (tls_material(settings).ca_certificate, False)
     url, is_secret = resolved(exports["redisUrl"])
-    assert url.startswith("rediss://:") and is_secret
+    assert url.startswith("rediss://app:") and is_secret
     assert "clientKey" not in exports
 
     required = run_program({**config, "tlsClientAuth": "required"}, monkeypatch).exports
@@ -235,8 +239,9 @@ def test_the_program_installs_the_files_before_redis_conf_and_exports_the_ca(
     assert resolved(required["clientKey"]) == (tls_material(settings).application.key, True)
 
     plain = run_program({**config, "tls": "off"}, monkeypatch)
-    assert plain.resources["redis-1-tls"].inputs["create"].endswith(f" off redis /usr/bin/redis-cli {TLS_DIR} {CLI}")
-    assert resolved(plain.exports["redisUrl"])[0].startswith("redis://:")
+    assert plain.resources["redis-1-redis-clients"].inputs["create"].endswith(
+        f" off redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI}")
+    assert resolved(plain.exports["redisUrl"])[0].startswith("redis://app:")
     assert resolved(plain.exports["caCertificate"]) == ("", False)
 
 
@@ -245,3 +250,15 @@ def test_a_stack_made_before_tls_is_refused_before_any_resource(
     monkeypatch.chdir(ROOT)
     with pytest.raises(pulumi.RunError, match=r"^redis-ha:tls: this stack was made before TLS"):
         run_program(config, monkeypatch, previous_outputs=deployed_identity(settings))
+
+
+def test_clients_log_in_as_a_user_of_their_role(settings: Settings) -> None:
+    app = redis_options(settings, certificate_files=("/c", "/k"))
+    assert (app["username"], app["password"]) == ("app", settings.redis_password)
+    assert app["ssl_certfile"] == "/c"
+    admin = redis_options(dataclasses.replace(settings, tls=False), ADMIN_USER)
+    assert admin == {"username": "admin", "password": admin_password(settings)}
+    assert admin_password(settings) != replication_password(settings) != settings.redis_password
+    assert admin_password(dataclasses.replace(settings, cluster_name="other")) != admin_password(settings)
+    # The agent logs in as admin through its own client.
+    assert f"client_bin={AGENT_CLI}" in redis_command(settings)

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The node's TLS files and redis-ha-cli, the client every step and operator uses to reach Redis
-# over the network: the server's CLI with this node's TLS settings (or without, tls off).
+# How everything on the node reaches Redis: the TLS files, and two clients, both the server's
+# CLI logged in as the admin ACL user (the password from REDISCLI_AUTH, never argv):
+#   redis-ha-cli        over the network, with this node's TLS settings (tls on): the steps and operators;
+#   redis-ha-agent-cli  over the server's unix socket: Pacemaker's redis agent (its client_bin).
 # With tls on, stdin holds the node's private key, its certificate and the CA certificate
 # (PEM, in that order); the key is readable by root and the server's group only. With tls off,
 # stdin is empty and the files go.
-# Usage: tls_files.sh on|off GROUP CLI DIR WRAPPER < key+certificate+ca
-#   e.g. on redis /usr/bin/redis-cli /etc/redis-ha/tls /usr/local/sbin/redis-ha-cli
+# Usage: redis_clients.sh on|off GROUP CLI USER DIR NETWORK_CLI AGENT_CLI < key+certificate+ca
+#   e.g. on redis /usr/bin/redis-cli admin /etc/redis-ha/tls /usr/local/sbin/redis-ha-cli /usr/local/sbin/redis-ha-agent-cli
 set -euo pipefail
 
-mode="$1" group="$2" cli="$3" dir="$4" wrapper="$5"
+mode="$1" group="$2" cli="$3" user="$4" dir="$5" network_cli="$6" agent_cli="$7"
 changes=()
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -33,25 +35,29 @@ if [[ "$mode" == on ]]; then
   install_if_changed "$work/part1" "$dir/server.key" 640 "root:$group"
   install_if_changed "$work/part2" "$dir/server.crt" 644 root:root
   install_if_changed "$work/part3" "$dir/ca.crt" 644 root:root
-  options="--tls --cacert $dir/ca.crt --cert $dir/server.crt --key $dir/server.key "
+  tls="--tls --cacert $dir/ca.crt --cert $dir/server.crt --key $dir/server.key "
 else
   if [[ -d "$dir" ]]; then
     rm -rf "$dir"
     changes+=("removed $dir")
   fi
-  options=""
+  tls=""
 fi
 
-cat > "$work/wrapper" <<WRAPPER
+wrapper() {  # PATH OPTIONS WHAT
+  cat > "$work/wrapper" <<WRAPPER
 #!/usr/bin/env bash
-# $cli as every redis-ha step reaches Redis over the network (written by redis-ha): with the
-# node's TLS settings when tls is on. The password comes from REDISCLI_AUTH, never argv.
-exec $cli $options"\$@"
+# $cli $3 (written by redis-ha), as the $user ACL user: the password comes from
+# REDISCLI_AUTH (or --askpass), never argv.
+exec $cli --user $user $2"\$@"
 WRAPPER
-install_if_changed "$work/wrapper" "$wrapper" 755 root:root
+  install_if_changed "$work/wrapper" "$1" 755 root:root
+}
+wrapper "$network_cli" "$tls" "over the network, with this node's TLS settings"
+wrapper "$agent_cli" "" "for Pacemaker's redis agent, over the server's unix socket"
 
 if [[ ${#changes[@]} -eq 0 ]]; then
-  echo "no change: tls $mode; $wrapper in place"
+  echo "no change: tls $mode; $network_cli and $agent_cli in place"
 else
   echo "changed: ${changes[*]}"
 fi
