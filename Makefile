@@ -46,7 +46,14 @@ lint: $(STAMP)
 	$(BIN)/shellcheck -x scripts/*.sh tools/*.sh lab/*.sh .ci/run $$(find tests/unit/stand_ins -maxdepth 1 -type f ! -name '*.py')
 	$(BIN)/yamllint -s .
 
-test-unit: $(STAMP)
+# Real redis-server and redis-cli (unpacked from Debian's packages, no service) for the tests
+# that load the rendered redis.conf.
+REDIS_BINARIES := .tools/redis/usr/bin/redis-server
+
+$(REDIS_BINARIES):
+	tools/redis_binaries.sh .tools/redis
+
+test-unit: $(STAMP) $(REDIS_BINARIES)
 	$(BIN)/python -m pytest tests/unit
 
 # The rolling replacement runs on its own (make test-rolling): E2E_ARGS' -m replaces this one.
