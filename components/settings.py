@@ -106,6 +106,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("redisServer", "string", "redis"),
     KeySpec("tls", "string", "on"),
     KeySpec("tlsClientAuth", "string", "none"),
+    KeySpec("tlsRotation", "integer", 0, bounds=(0, 1000000)),
     KeySpec("clusterName", "string", "redis-ha"),
     KeySpec("clientNetworks", "array", []),
     KeySpec("packageMirror", "string", ""),
@@ -174,6 +175,11 @@ class Server:
     def run_dir(self) -> str:
         return f"/run/{self.name}"
 
+    @property
+    def socket(self) -> str:
+        """Where Pacemaker's agent has the server listen (its rundir and default socket_name)."""
+        return f"{self.run_dir}/redis.sock"
+
 
 SERVERS = {
     "redis": Server("redis", "/usr/bin/redis-server", "/usr/bin/redis-cli", "/etc/redis/redis.conf", "redis",
@@ -217,6 +223,8 @@ class Settings:
     """Redis speaks TLS only (clients, replication); the agent keeps its local unix socket."""
     tls_client_auth: str
     """none, optional or required: whether Redis asks clients for a certificate of the stack's CA."""
+    tls_rotation: int
+    """Raised by one, new keys and certificates for the nodes and the application (the CA stays)."""
     cluster_name: str
     client_networks: tuple[str, ...]
     package_mirror: str
@@ -708,6 +716,7 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         server=SERVERS[_choice(reader, "redisServer", tuple(SERVERS))],
         tls=tls,
         tls_client_auth=tls_client_auth,
+        tls_rotation=_integer(reader, "tlsRotation"),
         cluster_name=cluster_name,
         client_networks=tuple(client_networks),
         package_mirror=package_mirror,

@@ -93,11 +93,13 @@ def _name(common_name: str, cluster_name: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _leaf(settings: Settings, label: str, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
+def _leaf(settings: Settings, holder: str, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
           usages: list[x509.ObjectIdentifier], names: list[x509.GeneralName]) -> Credentials:
+    # Rotation 0 is what stacks had before rotations existed.
+    label = holder if settings.tls_rotation == 0 else f"{holder}/rotation-{settings.tls_rotation}"
     key = _private_key(settings, label)
     builder = (x509.CertificateBuilder()
-               .subject_name(_name(label, settings.cluster_name))
+               .subject_name(_name(holder, settings.cluster_name))
                .issuer_name(ca.subject)
                .public_key(key.public_key())
                .serial_number(_serial(settings, label))

@@ -7,9 +7,11 @@ requirepass)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from components.redis_conf import render_redis_conf
 from components.redis_users import ADMIN_USER, APPLICATION_USER, REPLICATION_USER, admin_password
@@ -141,3 +145,27 @@ def test_the_replica_links_over_tls_as_the_replication_user(pair: tuple[Server, 
     assert replica.cli("GET", "replicated", user=APPLICATION_USER, password=settings.redis_password) == "yes"
     replicas = [line for line in master.cli("CLIENT", "LIST", password=admin).splitlines() if " flags=S " in line]
     assert len(replicas) == 1 and f" user={REPLICATION_USER} " in replicas[0]
+
+
+def test_the_server_loads_new_certificates_when_told_the_same_paths(pair: tuple[Server, Server],
+                                                                    settings: Settings) -> None:
+    """What redis_clients.sh relies on for tlsRotation: no restart."""
+    master, _ = pair
+    rotated = tls_material(dataclasses.replace(settings, tls_rotation=1)).nodes[settings.nodes[0].name]
+
+    def presented() -> str:
+        context = ssl.create_default_context(cadata=tls_material(settings).ca_certificate)
+        context.check_hostname = False
+        with socket.create_connection(("127.0.0.1", master.port), timeout=5) as raw, context.wrap_socket(raw) as tls:
+            return (tls.getpeercert(binary_form=True) or b"").hex()
+
+    before = presented()
+    (master.folder / "server.key").write_text(rotated.key)
+    (master.folder / "server.crt").write_text(rotated.certificate)
+    assert presented() == before
+    assert master.cli("CONFIG", "SET", "tls-cert-file", str(master.folder / "server.crt"), "tls-key-file",
+                      str(master.folder / "server.key"), password=admin_password(settings), unix_socket=True) == "OK"
+    after = presented()
+    assert after != before
+    assert after == x509.load_pem_x509_certificate(rotated.certificate.encode()).public_bytes(
+        serialization.Encoding.DER).hex()

@@ -171,7 +171,8 @@ def test_a_stack_made_before_tls_must_choose(settings: Settings) -> None:
 
 # -- redis_clients.sh --------------------------------------------------------------------------------
 
-CLIENTS = ("redis", "redis-cli", "admin", TLS_DIR, CLI, AGENT_CLI)
+SOCKET = "/run/redis/redis.sock"
+CLIENTS = ("redis", "redis-cli", "admin", TLS_DIR, CLI, AGENT_CLI, SOCKET, "/etc/redis/redis.conf")
 
 
 def test_the_node_gets_its_files_and_clients_that_log_in_as_admin(node: Node, settings: Settings) -> None:
@@ -204,6 +205,40 @@ def test_the_node_gets_its_files_and_clients_that_log_in_as_admin(node: Node, se
     assert 'exec redis-cli --user admin "$@"' in node.upper(CLI).read_text()
 
 
+def test_rotated_certificates_reach_the_running_server_without_a_restart(node: Node, settings: Settings) -> None:
+    node.run("redis_clients.sh", "on", *CLIENTS, stdin=node_bundle(settings, settings.nodes[0]))
+    # The server runs: its socket is there, and redis.conf names the admin password.
+    node.write("/run/make-socket.sh", f"mkdir -p {SOCKET.rsplit('/', 1)[0]}\n"
+                                      f"python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind(\"{SOCKET}\")'\n")
+    assert node.run_file("/run/make-socket.sh").returncode == 0
+    node.write("/etc/redis/redis.conf", render_redis_conf(settings, settings.nodes[0]))
+    node.set("redis/CONFIG", "OK\n")
+    (node.state / "redis-arguments").unlink(missing_ok=True)
+    rotated = dataclasses.replace(settings, tls_rotation=1)
+    ran = node.run("redis_clients.sh", "on", *CLIENTS, stdin=node_bundle(rotated, settings.nodes[0]))
+    assert ran.report == (f"changed: wrote {TLS_DIR}/server.key wrote {TLS_DIR}/server.crt "
+                          "reloaded by the running server"), ran.stderr
+    assert (node.state / "redis-arguments").read_text() == (
+        f"--user admin -s {SOCKET} CONFIG SET tls-cert-file {TLS_DIR}/server.crt tls-key-file {TLS_DIR}/server.key "
+        f"tls-ca-cert-file {TLS_DIR}/ca.crt\n")
+    assert (node.state / "redis-auth").read_text().splitlines()[-1] == admin_password(settings)
+    # A server that does not take them fails the step.
+    node.set("redis/CONFIG", "ERR Unable to update TLS configuration\n")
+    ran = node.run("redis_clients.sh", "on", *CLIENTS, stdin=node_bundle(settings, settings.nodes[0]))
+    assert ran.returncode == 1
+    assert "error: the running server did not load the new certificates: ERR Unable to update" in ran.stderr
+
+
+def test_a_rotation_changes_the_nodes_and_the_applications_keys_not_the_ca(settings: Settings) -> None:
+    before, after = tls_material(settings), tls_material(dataclasses.replace(settings, tls_rotation=1))
+    assert after.ca_certificate == before.ca_certificate
+    for name in before.nodes:
+        assert after.nodes[name].key != before.nodes[name].key
+        assert after.nodes[name].certificate != before.nodes[name].certificate
+    assert after.application.key != before.application.key
+    assert handshake(dataclasses.replace(settings, tls_rotation=1), settings.vip, "redis-2") == ""
+
+
 def test_a_bundle_without_its_three_parts_is_refused(node: Node, settings: Settings) -> None:
     material = tls_material(settings)
     ran = node.run("redis_clients.sh", "on", *CLIENTS, stdin=material.ca_certificate)
@@ -221,7 +256,8 @@ def test_the_program_installs_the_files_before_redis_conf_and_exports_the_ca(
     monkeypatch.chdir(ROOT)
     program = run_program(config, monkeypatch)
     tls_step = program.resources["redis-1-redis-clients"].inputs
-    assert tls_step["create"].endswith(f" on redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI}")
+    assert tls_step["create"].endswith(f" on redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI} {SOCKET} "
+                                       "/etc/redis/redis.conf")
     assert secret(tls_step["stdin"]) == node_bundle(settings, settings.nodes[0])
     assert "stdin" in program.secret_outputs["redis-1-redis-clients"]
     assert program.depends("redis-1-redis-config", "redis-1-redis-clients")
@@ -240,7 +276,7 @@ def test_the_program_installs_the_files_before_redis_conf_and_exports_the_ca(
 
     plain = run_program({**config, "tls": "off"}, monkeypatch)
     assert plain.resources["redis-1-redis-clients"].inputs["create"].endswith(
-        f" off redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI}")
+        f" off redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI} {SOCKET} /etc/redis/redis.conf")
     assert resolved(plain.exports["redisUrl"])[0].startswith("redis://app:")
     assert resolved(plain.exports["caCertificate"]) == ("", False)
 
