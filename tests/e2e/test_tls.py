@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -14,9 +15,13 @@ from contextlib import contextmanager
 
 import pytest
 import redis
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
-from components.tls import client_options
+from components.redis_users import APPLICATION_USER
+from components.tls import client_options, tls_material
 from drill.target import Target
+from drill.writer import Writers, lost
 from lab import guests
 from tests.e2e.conftest import Deployment
 
@@ -109,3 +114,33 @@ def test_replication_crosses_the_network_encrypted(target: Target) -> None:
     assert sum(1 for frame in frames if port in frame[34:38]) > 0
     # ...and none of it in clear.
     assert marker.encode() not in traffic
+
+
+def test_a_rotation_reaches_both_servers_without_a_pause_in_writes(cluster: Deployment, target: Target) -> None:
+    settings = cluster.settings
+
+    def presented(host: str) -> bytes:
+        context = ssl.create_default_context(cadata=tls_material(settings).ca_certificate)
+        with socket.create_connection((host, settings.redis_port), timeout=10) as raw, \
+                context.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.getpeercert(binary_form=True) or b""
+
+    before = {node.name: presented(node.ip) for node in settings.nodes}
+    rotation = str(settings.tls_rotation + 1)
+    cluster.reconfigure(tlsRotation=rotation)
+    rotated = tls_material(cluster.settings)
+    with Writers(2, settings.vip, settings.redis_port, target.login(APPLICATION_USER), "rotation", 0.01) as writers:
+        result, changes = cluster.up("tls rotation")
+    gaps = sorted((b - a for a, b in zip(writers.log.acknowledged, writers.log.acknowledged[1:], strict=False)),
+                  reverse=True)[:3]
+    after = {node.name: presented(node.ip) for node in settings.nodes}
+    print(f"e2e: tlsRotation {rotation}: {result.summary.resource_changes}, {changes}; writes acknowledged "
+          f"{len(writers.log.acknowledged)}, failed {len(writers.log.failed)}; longest gaps "
+          f"{[round(gap, 2) for gap in gaps]}s")
+    assert changes == {f"{node.name}-redis-clients": "update" for node in settings.nodes}
+    for node in settings.nodes:
+        assert after[node.name] != before[node.name]
+        assert after[node.name] == x509.load_pem_x509_certificate(
+            rotated.nodes[node.name].certificate.encode()).public_bytes(serialization.Encoding.DER)
+    assert len(writers.log.failed) == 0 and gaps[0] < 5
+    assert lost(writers.log.keys("acknowledged"), target.redis()) == []
