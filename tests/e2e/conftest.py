@@ -20,6 +20,7 @@ import pytest
 from pulumi import automation as auto
 
 from components.settings import Node, Settings
+from drill.target import Target
 from lab import guests
 from lab.outsider import ALLOWED_NETWORK
 from lab.stack import LabStack
@@ -185,3 +186,15 @@ def cluster() -> Iterator[Deployment]:
         if stack.exists() and stack.export()["deployment"].get("resources"):
             deployment.destroy("destroy at the end of the session")
         print(f"e2e phases (s): {json.dumps(deployment.phases)}", flush=True)
+
+
+HEALTHY_TIMEOUT_S = 1200
+"""How long a test waits for the cluster to be whole (both nodes, roles, VIP, replica in sync)."""
+
+
+@pytest.fixture
+def target(cluster: Deployment) -> Target:
+    """The session's cluster as the drill reaches it, once it is whole."""
+    target = Target(cluster.settings, guests.SSH_KEY)
+    target.wait_healthy(HEALTHY_TIMEOUT_S)
+    return target

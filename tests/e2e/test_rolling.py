@@ -15,10 +15,8 @@ import pytest
 from components.redis_users import APPLICATION_USER
 from drill.target import Target
 from drill.writer import Writers, lost
-from lab import guests
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import HEALTHY_TIMEOUT_S, Deployment
 
-HEALTHY_TIMEOUT_S = 1200
 REPLACED = ("delete-replaced", "replace", "create-replacement")
 
 
@@ -33,13 +31,6 @@ def replacement_order(events: list[str], resources: tuple[str, ...]) -> list[str
         if name in resources and pre["metadata"]["op"] in REPLACED and name not in seen:
             seen.append(name)
     return seen
-
-
-@pytest.fixture
-def target(cluster: Deployment) -> Target:
-    target = Target(cluster.settings, guests.SSH_KEY)
-    target.wait_healthy(HEALTHY_TIMEOUT_S)
-    return target
 
 
 def test_a_preview_of_a_memory_change_replaces_the_replica_first(cluster: Deployment, target: Target) -> None:

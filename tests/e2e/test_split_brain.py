@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
 from components.redis_users import redis_options
 from components.settings import Node
 from drill.faults import boot_id, cut, heal, wait_for_reboot
@@ -19,17 +17,9 @@ from drill.roles import RoleWatch
 from drill.target import Target
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import HEALTHY_TIMEOUT_S, Deployment
 
 FENCE_TIMEOUT_S = 900
-HEALTHY_TIMEOUT_S = 1200
-
-
-@pytest.fixture
-def target(cluster: Deployment) -> Target:
-    target = Target(cluster.settings, guests.SSH_KEY)
-    target.wait_healthy(HEALTHY_TIMEOUT_S)
-    return target
 
 
 def rejoin(target: Target, node_name: str) -> float:

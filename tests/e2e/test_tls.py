@@ -22,19 +22,15 @@ from components.redis_users import APPLICATION_USER
 from components.tls import client_options, tls_material
 from drill.target import Target
 from drill.writer import Writers, lost
-from lab import guests
 from tests.e2e.conftest import Deployment
 
 ETH_P_ALL = 0x0003
 
 
-@pytest.fixture
-def target(cluster: Deployment) -> Target:
+@pytest.fixture(autouse=True)
+def tls_on(cluster: Deployment) -> None:
     if not cluster.settings.tls:
         pytest.skip("the stack runs with tls off")
-    target = Target(cluster.settings, guests.SSH_KEY)
-    target.wait_healthy(1200)
-    return target
 
 
 @contextmanager

@@ -11,15 +11,6 @@ import redis
 
 from components.redis_users import ADMIN_USER, APPLICATION_USER, REPLICATION_USER, redis_options
 from drill.target import Target
-from lab import guests
-from tests.e2e.conftest import Deployment
-
-
-@pytest.fixture
-def target(cluster: Deployment) -> Target:
-    target = Target(cluster.settings, guests.SSH_KEY)
-    target.wait_healthy(1200)
-    return target
 
 
 def test_the_application_user_writes_but_cannot_administer(target: Target) -> None:
