@@ -68,8 +68,10 @@ pulumi.export("caCertificate", redis.ca_certificate)
 if settings.tls_client_auth != "none":
     pulumi.export("clientCertificate", redis.client_certificate)
     pulumi.export("clientKey", redis.client_key)
-# The VIP, the cluster's name, its nodes and where they run: the next preview refuses to change them.
+# The VIP, the cluster's name, its nodes and where they run: the next preview refuses to change
+# them. Recorded once the final check passed: a first up that failed (a network name taken, say)
+# leaves no cluster to protect, and the value that fixes it must not be refused.
 for key, value in deployed_identity(settings).items():
-    pulumi.export(key, value)
+    pulumi.export(key, pulumi.Output.all(redis.serving, value).apply(lambda both: both[1]))
 # When each node was last found out of the cluster and brought back (the next up compares).
 pulumi.export("rejoinRequested", rejoins)

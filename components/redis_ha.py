@@ -32,6 +32,8 @@ class RedisHa(pulumi.ComponentResource):
     port: pulumi.Output[int]
     endpoint: pulumi.Output[str]
     redis_url: pulumi.Output[str]
+    serving: pulumi.Output[str]
+    """The final check's report: known once the VIP served as master with an online replica."""
     ca_certificate: pulumi.Output[str]
     """PEM of the stack's CA ("" with tls off): what clients verify the server with."""
     client_certificate: pulumi.Output[str]
@@ -64,6 +66,7 @@ class RedisHa(pulumi.ComponentResource):
         self.port = pulumi.Output.from_input(settings.redis_port)
         self.endpoint = pulumi.Output.from_input(f"{settings.vip}:{settings.redis_port}")
         scheme = "rediss" if settings.tls else "redis"
+        self.serving = check.stdout
         self.redis_url = pulumi.Output.secret(
             f"{scheme}://{APPLICATION_USER}:{quote(settings.redis_password, safe='')}@{settings.vip}:{settings.redis_port}/0")
         material = tls_material(settings) if settings.tls else None

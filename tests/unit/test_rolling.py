@@ -4,6 +4,7 @@ the cluster and bring it back (run in a sandboxed node against stand-in commands
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from components.host_keys import node_host_key
 from components.redis_users import admin_password
 from components.rolling import ClusterState, parse_cluster_master, rejoin_requests, replacement_order
 from components.settings import ConfigError, Settings, deployed_identity, refuse_identity_change
-from tests.program_recorder import ROOT, Program, run_program, secret
+from tests.program_recorder import ROOT, Program, resolved, run_program, secret
 from tests.unit.conftest import HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD
 from tests.unit.sandbox import Node
 
@@ -418,7 +419,11 @@ def test_the_program_refuses_before_any_resource(config: dict[str, str], monkeyp
 def test_the_program_exports_what_the_next_preview_compares(config: dict[str, str], monkeypatch: pytest.MonkeyPatch,
                                                             settings: Settings) -> None:
     exports = program_when(config, monkeypatch, "no node").exports
-    assert {key: exports[key] for key in deployed_identity(settings)} == {
+    # Known only through the final check: a first up that fails before it records none of it.
+    for key in deployed_identity(settings):
+        depends_on = asyncio.new_event_loop().run_until_complete(exports[key].resources())
+        assert "redis-check" in {resource._name for resource in depends_on}, key
+    assert {key: resolved(exports[key])[0] for key in deployed_identity(settings)} == {
         "clusterName": "redis-ha", "nodes": {"redis-1": "192.168.150.11", "redis-2": "192.168.150.12"},
         "vip": "192.168.150.10", "redisServer": "redis",
         "libvirt": {"libvirtUri": "qemu:///system", "storagePool": "default", "networkName": "redis-ha",
