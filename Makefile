@@ -27,7 +27,7 @@ help:
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
 	@echo "make test-unit  unit tests (pure renderers, validation, scripts, Pulumi mocks)"
 	@echo "make test-e2e   end-to-end: pulumi up of a stack on the lab, checks, faults, destroy"
-	@echo "make test-rolling  end-to-end: a memory change that replaces both VMs, one at a time, under writes; a stopped VM brought back"
+	@echo "make test-rolling  end-to-end day-2 changes: rolling replacement under writes, a stopped VM brought back, what TLS costs"
 	@echo "make toolchain  build the Pulumi CLI, language host and plugins (see README, Toolchain)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make drill      failover drill and benchmark against the dev stack (DRILL_ARGS=...)"

@@ -114,18 +114,16 @@ class Deployment:
 
     def refresh(self, phase: str) -> tuple[auto.RefreshResult, dict[str, list[str]]]:
         """`pulumi refresh`; returns its result and, per resource whose state it changed, the
-        outputs that changed."""
+        properties that changed."""
         drift: dict[str, list[str]] = {}
 
         def on_event(event: auto.EngineEvent) -> None:
             self.events.append(_serialised(event))
+            # A resource whose state the refresh changed: the engine reports it as an update
+            # with the properties that differ ("~ ... updated [diff: ~running]").
             done = event.res_outputs_event
-            if done is not None and done.metadata.op == auto.OpType.REFRESH:
-                old = (done.metadata.old.outputs if done.metadata.old else None) or {}
-                new = (done.metadata.new.outputs if done.metadata.new else None) or {}
-                changed = sorted(key for key in {*old, *new} if old.get(key) != new.get(key))
-                if changed:
-                    drift[done.metadata.urn.rsplit("::", 1)[-1]] = changed
+            if done is not None and done.metadata.diffs:
+                drift[done.metadata.urn.rsplit("::", 1)[-1]] = sorted(done.metadata.diffs)
 
         started = time.monotonic()
         result = self.stack.refresh(on_output=self._record, on_event=on_event)

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import serialization
 
 from components.redis_users import APPLICATION_USER
 from components.tls import client_options, tls_material
+from drill.benchmark import compare_tls
 from drill.target import Target
 from drill.writer import Writers, lost
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import HEALTHY_TIMEOUT_S, Deployment
 
 ETH_P_ALL = 0x0003
 
@@ -140,3 +141,16 @@ def test_a_rotation_reaches_both_servers_without_a_pause_in_writes(cluster: Depl
             rotated.nodes[node.name].certificate.encode()).public_bytes(serialization.Encoding.DER)
     assert len(writers.log.failed) == 0 and gaps[0] < 5
     assert lost(writers.log.keys("acknowledged"), target.redis()) == []
+
+
+@pytest.mark.rolling
+def test_what_tls_costs_through_the_vip(cluster: Deployment, target: Target) -> None:
+    """The drill's TLS benchmark on the session's stack: redis-benchmark through the VIP with
+    TLS, then with the stack's tls switched off through the program, then on again."""
+    result = compare_tls(cluster.stack, target, 20000, HEALTHY_TIMEOUT_S)
+    print(f"e2e: TLS benchmark through the VIP: {result}")
+    ratios = result["tls_over_plain"]
+    assert isinstance(ratios, dict) and sorted(ratios) == ["GET", "SET"] and all(ratio > 0 for ratio in ratios.values())
+    cluster.__dict__.pop("settings", None)
+    assert cluster.settings.tls
+    Target(cluster.settings, target.ssh_key).wait_healthy(HEALTHY_TIMEOUT_S)
