@@ -41,9 +41,11 @@ def probe() -> Iterator[LabStack]:
 
 
 def resources(stack: LabStack) -> list[str]:
-    """The stack's resources in the backend's state (its root Stack resource aside)."""
+    """The stack's resources in the backend's state: what the program made. Not its root Stack
+    resource, nor the engine's own provider (pulumi:providers:pulumi), which the program's
+    readStackOutputs invoke registers and which stands for nothing outside the state."""
     return [resource["urn"].rsplit("::", 1)[-1] for resource in stack.export()["deployment"].get("resources", [])
-            if resource["type"] != "pulumi:pulumi:Stack"]
+            if resource["type"] not in ("pulumi:pulumi:Stack", "pulumi:providers:pulumi")]
 
 
 def preview_with(stack: LabStack, overrides: dict[str, str | None], folder: Path) -> subprocess.CompletedProcess[str]:
