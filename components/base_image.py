@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -22,9 +23,12 @@ class BaseImage(pulumi.ComponentResource):
     def __init__(self, name: str, args: BaseImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("redis-ha:index:BaseImage", name, None, opts)
         settings = args.settings
+        # Named after its source: another image is a second volume, created while the nodes'
+        # disks still use the first, which goes once both nodes are replaced (one at a time).
+        source_hash = hashlib.sha256(settings.base_image.encode()).hexdigest()[:12]
         volume = libvirt.Volume(
             f"{name}-volume",
-            name=f"{settings.cluster_name}-base.qcow2",
+            name=f"{settings.cluster_name}-base-{source_hash}.qcow2",
             pool=settings.storage_pool,
             source=settings.base_image,
             format="qcow2",

@@ -1,6 +1,6 @@
 """One cluster node: a disk cloned from the base image, its cloud-init seed, a small volume with
-its SSH host key, and the domain with two NICs on the cluster network (bonded inside the guest
-by the network-config)."""
+its SSH host key, a data volume for Redis, and the domain with two NICs on the cluster network
+(bonded inside the guest by the network-config)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from components.remote_script import command_line
 from components.settings import Node, Settings
 
 GIB = 1024**3
+DATA_DEVICE = "/dev/vdc"
+"""The data volume inside the guest: the domain's third virtio disk."""
 
 
 @dataclass
@@ -29,6 +31,9 @@ class NodeVmArgs:
     """The base image volume the node's disk is a copy-on-write clone of."""
     network_name: pulumi.Input[str]
     """The libvirt network both NICs attach to."""
+    after: pulumi.Resource | None = None
+    """What this node's volumes and domain wait for: on a running stack, the other node back in
+    the cluster after its own replacement (components/rolling.py), so both never go at once."""
 
 
 class NodeVm(pulumi.ComponentResource):
@@ -39,7 +44,10 @@ class NodeVm(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("redis-ha:index:NodeVm", name, None, opts)
         settings, node = args.settings, args.node
-        child = pulumi.ResourceOptions(parent=self)
+        waits = pulumi.ResourceOptions(parent=self, depends_on=[args.after] if args.after is not None else None)
+        # Libvirt names are unique: a replacement deletes the old volume or domain before it
+        # creates the new one; the node's drain (NodeSetup's membership) runs before that.
+        child = pulumi.ResourceOptions.merge(waits, pulumi.ResourceOptions(delete_before_replace=True))
 
         disk = libvirt.Volume(
             f"{name}-disk",
@@ -70,7 +78,17 @@ class NodeVm(pulumi.ComponentResource):
             delete=command_line("host_key_volume_remove.sh", *where, sudo=False),
             stdin=pulumi.Output.secret(host_key_of(settings, node).private_openssh),
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdin"]),
+            opts=pulumi.ResourceOptions.merge(waits, pulumi.ResourceOptions(additional_secret_outputs=["stdin"])),
+        )
+        # Redis's data live on a volume of their own that a VM replacement keeps; protected, a
+        # change that would replace or delete it fails instead (protectData).
+        data = libvirt.Volume(
+            f"{name}-data",
+            name=f"{settings.domain_name(node)}-data.qcow2",
+            pool=settings.storage_pool,
+            size=settings.data_disk_gib * GIB,
+            format="qcow2",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=settings.protect_data)),
         )
         direct_boot = bool(settings.kernel)
         domain = libvirt.Domain(
@@ -79,9 +97,11 @@ class NodeVm(pulumi.ComponentResource):
             type=settings.domain_type,
             vcpu=settings.vcpus,
             memory=settings.memory_mib,
-            # The root disk first: the kernel command line and the guest's boot script count on it.
+            # The root disk first: the kernel command line and the guest's boot script count on it;
+            # the data volume third (DATA_DEVICE).
             disks=[libvirt.DomainDiskArgs(volume_id=disk.id),
-                   libvirt.DomainDiskArgs(volume_id=host_key.stdout.apply(str.strip))],
+                   libvirt.DomainDiskArgs(volume_id=host_key.stdout.apply(str.strip)),
+                   libvirt.DomainDiskArgs(volume_id=data.id)],
             cloudinit=seed.id,
             network_interfaces=[
                 libvirt.DomainNetworkInterfaceArgs(network_name=args.network_name, mac=mac)

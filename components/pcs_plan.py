@@ -8,6 +8,7 @@ only a difference.
 from __future__ import annotations
 
 from components.cloud_init import BOND
+from components.redis_users import AGENT_CLI
 from components.settings import Settings
 
 VIP_RESOURCE = "vip"
@@ -40,7 +41,8 @@ def redis_command(settings: Settings) -> list[str]:
     server = settings.server
     return [
         "resource", "create", REDIS_RESOURCE, "ocf:heartbeat:redis",
-        f"bin={server.binary}", f"client_bin={server.cli}", f"config={server.config}", f"user={server.user}",
+        # client_bin: the server's CLI as the admin ACL user (the default user is off).
+        f"bin={server.binary}", f"client_bin={AGENT_CLI}", f"config={server.config}", f"user={server.user}",
         f"rundir={server.run_dir}", f"port={settings.redis_port}",
         # While no master runs (both instances failed, or a cold start after an outage), only the
         # last instance that was master (the agent's redis_REPL_INFO) gets a promotion score: a

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("vcpus", "integer", 2, bounds=(1, 64)),
     KeySpec("memoryMib", "integer", 2048, bounds=(2048, 1048576)),
     KeySpec("diskGib", "integer", 10, bounds=(1, 16384)),
+    KeySpec("dataDiskGib", "integer", 4, bounds=(1, 16384)),
+    KeySpec("protectData", "boolean", True),
     KeySpec("sshUser", "string", "redisha"),
     KeySpec("sshPublicKey", "string"),
     KeySpec("sshPrivateKey", "string", secret=True),
@@ -102,6 +104,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("redisPassword", "string", secret=True),
     KeySpec("redisPort", "integer", 6379, bounds=(1, 65535)),
     KeySpec("redisServer", "string", "redis"),
+    KeySpec("tls", "string", "on"),
+    KeySpec("tlsClientAuth", "string", "none"),
+    KeySpec("tlsRotation", "integer", 0, bounds=(0, 1000000)),
     KeySpec("clusterName", "string", "redis-ha"),
     KeySpec("clientNetworks", "array", []),
     KeySpec("packageMirror", "string", ""),
@@ -132,6 +137,9 @@ DOMAIN_TYPES = ("kvm", "qemu")
 NETWORK_MODES = ("nat", "route", "none")
 FENCING_MODES = ("xvm", "none")
 QUORUM_DEVICE_MODES = ("none", "hypervisor")
+TLS_MODES = ("on", "off")
+# Redis's tls-auth-clients for each tlsClientAuth.
+TLS_CLIENT_AUTH = {"none": "no", "optional": "optional", "required": "yes"}
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,11 @@ class Server:
     def run_dir(self) -> str:
         return f"/run/{self.name}"
 
+    @property
+    def socket(self) -> str:
+        """Where Pacemaker's agent has the server listen (its rundir and default socket_name)."""
+        return f"{self.run_dir}/redis.sock"
+
 
 SERVERS = {
     "redis": Server("redis", "/usr/bin/redis-server", "/usr/bin/redis-cli", "/etc/redis/redis.conf", "redis",
@@ -199,11 +212,19 @@ class Settings:
     vcpus: int
     memory_mib: int
     disk_gib: int
+    data_disk_gib: int
+    protect_data: bool
     ssh_user: str
     ssh_public_key: str
     ready_timeout_s: int
     redis_port: int
     server: Server
+    tls: bool
+    """Redis speaks TLS only (clients, replication); the agent keeps its local unix socket."""
+    tls_client_auth: str
+    """none, optional or required: whether Redis asks clients for a certificate of the stack's CA."""
+    tls_rotation: int
+    """Raised by one, new keys and certificates for the nodes and the application (the CA stays)."""
     cluster_name: str
     client_networks: tuple[str, ...]
     package_mirror: str
@@ -651,6 +672,11 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         raise ConfigError("redisUnpromotedMonitorIntervalSeconds",
                           f"must differ from redisPromotedMonitorIntervalSeconds (both {promoted_interval})")
 
+    tls = _choice(reader, "tls", TLS_MODES) == "on"
+    tls_client_auth = _choice(reader, "tlsClientAuth", tuple(TLS_CLIENT_AUTH))
+    if tls_client_auth != "none" and not tls:
+        raise ConfigError("tlsClientAuth", f"{tls_client_auth} asks clients for a certificate over TLS; tls is off")
+
     private_key, hacluster_password, redis_password = _secrets(reader)
     _key_pair(ssh_public_key, private_key)
     fencing, hypervisor, fence_key = _fencing(reader, network, gateway)
@@ -681,11 +707,16 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         vcpus=_integer(reader, "vcpus"),
         memory_mib=_integer(reader, "memoryMib"),
         disk_gib=_integer(reader, "diskGib"),
+        data_disk_gib=_integer(reader, "dataDiskGib"),
+        protect_data=bool(reader.value("protectData")),
         ssh_user=ssh_user,
         ssh_public_key=ssh_public_key,
         ready_timeout_s=_integer(reader, "readyTimeoutSeconds"),
         redis_port=redis_port,
         server=SERVERS[_choice(reader, "redisServer", tuple(SERVERS))],
+        tls=tls,
+        tls_client_auth=tls_client_auth,
+        tls_rotation=_integer(reader, "tlsRotation"),
         cluster_name=cluster_name,
         client_networks=tuple(client_networks),
         package_mirror=package_mirror,
@@ -713,3 +744,50 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         fence_key=fence_key,
         warnings=tuple(warnings),
     )
+
+
+_MIGRATE = ("To change it, create a second stack with the new value, bring the data over (REPLICAOF the "
+            "old VIP from the new master until it is in sync), move the clients, then `pulumi destroy` this one; "
+            "or set the old value back.")
+
+
+def deployed_identity(settings: Settings) -> dict[str, Any]:
+    """What a running cluster cannot change in place, as the stack exports it: the next preview
+    compares the configuration with it (refuse_identity_change)."""
+    return {"clusterName": settings.cluster_name,
+            "nodes": {node.name: node.ip for node in settings.nodes},
+            "vip": settings.vip,
+            "redisServer": settings.server.name,
+            "libvirt": {"libvirtUri": settings.libvirt_uri, "storagePool": settings.storage_pool,
+                        "networkName": settings.network_name, "networkMode": settings.network_mode,
+                        "networkCreate": settings.network_create}}
+
+
+def refuse_identity_change(previous: Mapping[str, Any], settings: Settings, configured: Iterable[str] = ()) -> None:
+    """Raises ConfigError naming the key when the configuration would change what the running
+    cluster is (the stack's outputs from its last update, ``previous``; empty for a new stack):
+    Pulumi would carry it out by replacing both nodes at once, or the cluster would not survive it.
+    Also a default that would change what the clients of a stack made before it must speak (tls).
+    ``configured``: the keys the stack sets (for nodeIps against networkCidr, and tls)."""
+    wanted = deployed_identity(settings)
+    if previous.get("clusterName") not in (None, wanted["clusterName"]):
+        raise ConfigError("clusterName", f"the running cluster is {previous['clusterName']!r}: renaming it renames its "
+                                         f"domains, volumes and corosync cluster. {_MIGRATE}")
+    before = previous.get("nodes")
+    if before is not None and before != wanted["nodes"]:
+        if sorted(before) != sorted(wanted["nodes"]):
+            raise ConfigError("nodeNames", f"the running cluster's nodes are {sorted(before)}: Pacemaker, corosync and "
+                                           f"libvirt know them by name. {_MIGRATE}")
+        key = "nodeIps" if "nodeIps" in configured else "networkCidr"
+        raise ConfigError(key, f"the running cluster's node addresses are {before}: corosync's links and the "
+                               f"nodes' bonds use them. {_MIGRATE}")
+    for key in ("vip", "redisServer"):
+        if previous.get(key) not in (None, wanted[key]):
+            raise ConfigError(key, f"the running cluster's {key} is {previous[key]!r}. {_MIGRATE}")
+    for key, was in (previous.get("libvirt") or {}).items():
+        if key in wanted["libvirt"] and was != wanted["libvirt"][key]:
+            raise ConfigError(key, f"the running cluster's VMs, volumes and network are at {key} {was!r}. {_MIGRATE}")
+    if previous.get("clusterName") is not None and "tls" not in previous and "tls" not in configured:
+        raise ConfigError("tls", "this stack was made before TLS and its clients speak plain text, which the default "
+                                 "(on) would end. Set tls to off to keep plain text, or to on to switch: clients then "
+                                 "need the rediss:// URL and the caCertificate output (README, \"TLS\")")

@@ -46,6 +46,8 @@ def run_script(
     stdin: pulumi.Input[str] | None = None,
     undo: tuple[str, Sequence[str | int]] | None = None,
     triggers: Sequence[pulumi.Input[str]] = (),
+    aliases: Sequence[pulumi.Alias] = (),
+    deleted_with: pulumi.Resource | None = None,
 ) -> command.remote.Command:
     """Run ``script`` with quoted ``args`` (and a secret on ``stdin``) on ``node``.
 
@@ -72,5 +74,7 @@ def run_script(
             depends_on=list(depends_on),
             delete_before_replace=undo is not None,
             additional_secret_outputs=["stdin"],
+            aliases=list(aliases),
+            deleted_with=deleted_with,
         ),
     )

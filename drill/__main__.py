@@ -13,13 +13,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from components.redis_users import APPLICATION_USER
 from drill.analysis import BEFORE_S, Trial, as_json, bins, steps, summarise, table
-from drill.benchmark import compare
+from drill.benchmark import compare, compare_tls
 from drill.faults import FAULTS, Fault
 from drill.plot import write_plots
 from drill.roles import RoleWatch
 from drill.target import ROOT, Target
 from drill.writer import ACKNOWLEDGED, UNKNOWN, Writers, longest_gap, lost
+from lab.stack import LabStack
 
 HEALTHY_TIMEOUT_S = 1800
 RESUME_TIMEOUT_S = 900
@@ -43,7 +45,7 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
     replica = target.other(master)
     offsets = {node.name: target.clock_offset(node) for node in target.settings.nodes}
     with RoleWatch(target.settings.nodes, target.role) as watch, \
-            Writers(writers, target.settings.vip, target.settings.redis_port, target.settings.redis_password,
+            Writers(writers, target.settings.vip, target.settings.redis_port, target.login(APPLICATION_USER),
                     f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
         time.sleep(BEFORE_S)
         called_at, called_wall = time.monotonic(), time.time()
@@ -109,8 +111,13 @@ def main() -> None:
     parser.add_argument("--interval-ms", type=float, default=10, help="pause between one writer's writes (default 10)")
     parser.add_argument("--benchmark-requests", type=int, default=20000,
                         help="redis-benchmark requests per round, 0 to skip (default 20000)")
+    parser.add_argument("--tls-ratio", action="store_true",
+                        help="with --lab: also redis-benchmark through the VIP with TLS and without (the dev stack's "
+                             "tls switched off and on again through the program; Redis restarts each time)")
     parser.add_argument("--out", type=Path, default=ROOT / "drill-results", help="results folder (a subfolder per run)")
     args = parser.parse_args()
+    if args.tls_ratio and not (args.lab and args.benchmark_requests):
+        parser.error("--tls-ratio switches the lab's dev stack: it needs --lab and --benchmark-requests above 0")
     unknown = [name for name in args.faults.split(",") if name not in FAULTS]
     if unknown:
         parser.error(f"--faults: unknown {unknown}; choose from {', '.join(FAULTS)}")
@@ -133,6 +140,9 @@ def main() -> None:
         target.wait_healthy(HEALTHY_TIMEOUT_S)
         extra["benchmark"] = compare(target, args.benchmark_requests)
         progress(f"benchmark: {extra['benchmark']}")
+    if args.tls_ratio:
+        extra["tls_benchmark"] = compare_tls(LabStack("dev"), target, args.benchmark_requests, HEALTHY_TIMEOUT_S)
+        progress(f"TLS benchmark: {extra['tls_benchmark']}")
     summaries = summarise(trials)
     (folder / "drill.json").write_text(json.dumps(as_json(trials, summaries, extra), indent=1))
     (folder / "table.md").write_text(table(summaries))

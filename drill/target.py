@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -21,7 +22,9 @@ from redis.retry import Retry
 
 from components.host_keys import known_hosts
 from components.pcs_plan import REDIS_CLONE, VIP_RESOURCE
+from components.redis_users import ADMIN_USER, redis_options
 from components.settings import Node, Settings, load_settings
+from components.tls import tls_material
 from lab import guests
 from lab.stack import LabStack
 
@@ -90,10 +93,34 @@ class Target:
         return subprocess.run(["virsh", "-q", "-c", self.settings.libvirt_uri, *args],
                               capture_output=True, text=True, check=True).stdout
 
-    def redis(self, host: str | None = None, timeout: float = 5) -> redis.Redis:
-        return redis.Redis(host=host or self.settings.vip, port=self.settings.redis_port,
-                           password=self.settings.redis_password, socket_timeout=timeout,
-                           socket_connect_timeout=timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
+    @cached_property
+    def certificate_files(self) -> tuple[str, str] | None:
+        """The application's certificate and key in 0600 temp files, when Redis asks clients for one."""
+        if not self.settings.tls or self.settings.tls_client_auth == "none":
+            return None
+        application = tls_material(self.settings).application
+        return (str(_temp_file("redis-ha-drill-cert-", application.certificate)),
+                str(_temp_file("redis-ha-drill-key-", application.key)))
+
+    def login(self, user: str = ADMIN_USER) -> dict[str, Any]:
+        """redis-py's options to log in as ``user`` (app or admin) with this stack's TLS settings."""
+        return redis_options(self.settings, user, self.certificate_files)
+
+    @cached_property
+    def cli_tls_arguments(self) -> list[str]:
+        """The same for redis-cli and redis-benchmark."""
+        if not self.settings.tls:
+            return []
+        ca = _temp_file("redis-ha-drill-ca-", tls_material(self.settings).ca_certificate)
+        files = self.certificate_files
+        return ["--tls", "--cacert", str(ca), *(["--cert", files[0], "--key", files[1]] if files else [])]
+
+    def redis(self, host: str | None = None, timeout: float = 5, user: str = ADMIN_USER) -> redis.Redis:
+        """A client of the VIP (or ``host``), as the admin user unless told otherwise: the drill
+        asks for ROLE and INFO, which the application's user may not run."""
+        return redis.Redis(host=host or self.settings.vip, port=self.settings.redis_port, socket_timeout=timeout,
+                           socket_connect_timeout=timeout, decode_responses=True, retry=Retry(NoBackoff(), 0),
+                           **self.login(user))
 
     def role(self, node: Node) -> str | None:
         """ROLE of the node's own Redis (master/slave), None when it does not answer."""

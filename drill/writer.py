@@ -8,7 +8,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -67,10 +69,11 @@ def outcome_of(error: redis.exceptions.RedisError) -> str:
 
 
 class Writer:
-    def __init__(self, host: str, port: int, password: str, prefix: str, interval_s: float = 0.01) -> None:
+    def __init__(self, host: str, port: int, login: Mapping[str, Any], prefix: str, interval_s: float = 0.01) -> None:
+        """``login``: redis-py's user, password and TLS options (components.redis_users.redis_options)."""
         # No retries: a retried SET would hide the outcome of the first attempt.
-        self._connection = redis.Redis(host=host, port=port, password=password, socket_timeout=1,
-                                       socket_connect_timeout=1, decode_responses=True, retry=Retry(NoBackoff(), 0))
+        self._connection = redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1,
+                                       decode_responses=True, retry=Retry(NoBackoff(), 0), **login)
         self._prefix = prefix
         self._interval_s = interval_s
         self._stop = threading.Event()
@@ -102,8 +105,9 @@ class Writer:
 class Writers:
     """Several writers at once, each on its own connection."""
 
-    def __init__(self, count: int, host: str, port: int, password: str, prefix: str, interval_s: float = 0.01) -> None:
-        self._writers = [Writer(host, port, password, f"{prefix}:w{index}", interval_s) for index in range(count)]
+    def __init__(self, count: int, host: str, port: int, login: Mapping[str, Any], prefix: str,
+                 interval_s: float = 0.01) -> None:
+        self._writers = [Writer(host, port, login, f"{prefix}:w{index}", interval_s) for index in range(count)]
 
     def __enter__(self) -> Writers:
         for writer in self._writers:

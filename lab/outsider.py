@@ -23,12 +23,14 @@ DENIED_NETWORK, DENIED_ADDRESS = "192.168.160.0/24", "192.168.160.2"
 
 # Runs inside the outsider namespace; the password arrives on stdin, never in argv.
 PING = """
-import socket, sys
-host, port, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-password = sys.stdin.read()
+import socket, ssl, sys
+host, port, source, user = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+password, _, ca = sys.stdin.read().partition("\\n")
 try:
-    with socket.create_connection((host, port), timeout=5, source_address=(source, 0)) as s:
-        s.sendall(b"*2\\r\\n$4\\r\\nAUTH\\r\\n$%d\\r\\n%s\\r\\n*1\\r\\n$4\\r\\nPING\\r\\n" % (len(password), password.encode()))
+    with socket.create_connection((host, port), timeout=5, source_address=(source, 0)) as plain:
+        s = ssl.create_default_context(cadata=ca).wrap_socket(plain, server_hostname=host) if ca else plain
+        s.sendall(b"*3\\r\\n$4\\r\\nAUTH\\r\\n$%d\\r\\n%s\\r\\n$%d\\r\\n%s\\r\\n*1\\r\\n$4\\r\\nPING\\r\\n"
+                  % (len(user), user.encode(), len(password), password.encode()))
         reply = b""
         while reply.count(b"\\r\\n") < 2:
             chunk = s.recv(1024)
@@ -106,8 +108,9 @@ class Outsider:
                         f"net.ipv4.conf.{self._bridge}.send_redirects=1"):
             subprocess.run(["ip", "netns", "exec", NAMESPACE, "sysctl", "-q", "-w", setting], check=False)
 
-    def redis_ping(self, host: str, port: int, password: str, source: str) -> str:
-        """The reply to AUTH + PING from `source`, or "refused: ..." when no connection was made."""
+    def redis_ping(self, host: str, port: int, user: str, password: str, source: str, ca_certificate: str = "") -> str:
+        """The reply to AUTH user password + PING from `source` (over TLS, verifying the server
+        against ``ca_certificate`` when given), or "refused: ..." when no connection was made."""
         return subprocess.run(
-            ["ip", "netns", "exec", OUTSIDER_NAMESPACE, "python3", "-c", PING, host, str(port), source],
-            input=password, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+            ["ip", "netns", "exec", OUTSIDER_NAMESPACE, "python3", "-c", PING, host, str(port), source, user],
+            input=f"{password}\n{ca_certificate}", capture_output=True, text=True, check=True, timeout=60).stdout.strip()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails unless, within the timeout, the VIP answers as a Redis master (with AUTH) and the
 # other node is a connected, online replica. Polls; prints the state it last saw.
-# Usage: check_redis_ha.sh CLI VIP PORT TIMEOUT_SECONDS < redis-password   (CLI: redis-cli or valkey-cli)
+# Usage: check_redis_ha.sh CLI VIP PORT TIMEOUT_SECONDS < admin-password   (CLI: redis-ha-cli, the admin ACL user)
 set -euo pipefail
 
 client="$1" vip="$2" port="$3" timeout_s="$4"

@@ -20,6 +20,7 @@ import pytest
 from pulumi import automation as auto
 
 from components.settings import Node, Settings
+from drill.target import Target
 from lab import guests
 from lab.outsider import ALLOWED_NETWORK
 from lab.stack import LabStack
@@ -111,6 +112,24 @@ class Deployment:
     def destroy(self, phase: str) -> tuple[auto.DestroyResult, dict[str, str]]:
         return self._run(phase, "destroy")
 
+    def refresh(self, phase: str) -> tuple[auto.RefreshResult, dict[str, list[str]]]:
+        """`pulumi refresh`; returns its result and, per resource whose state it changed, the
+        properties that changed."""
+        drift: dict[str, list[str]] = {}
+
+        def on_event(event: auto.EngineEvent) -> None:
+            self.events.append(_serialised(event))
+            # A resource whose state the refresh changed: the engine reports it as an update
+            # with the properties that differ ("~ ... updated [diff: ~running]").
+            done = event.res_outputs_event
+            if done is not None and done.metadata.diffs:
+                drift[done.metadata.urn.rsplit("::", 1)[-1]] = sorted(done.metadata.diffs)
+
+        started = time.monotonic()
+        result = self.stack.refresh(on_output=self._record, on_event=on_event)
+        self.phases[phase] = round(time.monotonic() - started)
+        return result, drift
+
     def reconfigure(self, **values: str) -> None:
         """`pulumi config set` of plain values."""
         self.stack.set_values(dict(values))
@@ -165,3 +184,15 @@ def cluster() -> Iterator[Deployment]:
         if stack.exists() and stack.export()["deployment"].get("resources"):
             deployment.destroy("destroy at the end of the session")
         print(f"e2e phases (s): {json.dumps(deployment.phases)}", flush=True)
+
+
+HEALTHY_TIMEOUT_S = 1200
+"""How long a test waits for the cluster to be whole (both nodes, roles, VIP, replica in sync)."""
+
+
+@pytest.fixture
+def target(cluster: Deployment) -> Target:
+    """The session's cluster as the drill reaches it, once it is whole."""
+    target = Target(cluster.settings, guests.SSH_KEY)
+    target.wait_healthy(HEALTHY_TIMEOUT_S)
+    return target

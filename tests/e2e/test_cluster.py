@@ -10,7 +10,9 @@ import pytest
 import redis
 
 from components.cloud_init import NIC_NAMES
+from components.redis_users import ADMIN_USER, APPLICATION_USER, redis_options
 from components.settings import Node
+from components.tls import client_options
 from drill.__main__ import run_trial
 from drill.faults import FAULTS
 from drill.target import Target
@@ -72,11 +74,12 @@ def test_bond_is_active_backup_over_both_nics(cluster: Deployment) -> None:
         assert slaves == ["nic0", "nic1"]
 
 
-def client(cluster: Deployment, host: str | None = None, password: str | None = "") -> redis.Redis:
+def client(cluster: Deployment, host: str | None = None, user: str | None = ADMIN_USER) -> redis.Redis:
+    """A client of the VIP (or ``host``) logged in as ``user`` (None: not logged in)."""
     settings = cluster.settings
-    return redis.Redis(host=host or settings.vip, port=settings.redis_port,
-                       password=settings.redis_password if password == "" else password,
-                       socket_timeout=5, decode_responses=True)
+    login = redis_options(settings, user) if user else client_options(settings)
+    return redis.Redis(host=host or settings.vip, port=settings.redis_port, socket_timeout=5, decode_responses=True,
+                       **login)
 
 
 def role(connection: redis.Redis) -> str:
@@ -91,13 +94,13 @@ def node_with_role(cluster: Deployment, wanted: str) -> Node:
 @pytest.mark.matrix
 def test_redis_requires_auth_on_the_vip(cluster: Deployment) -> None:
     with pytest.raises(redis.exceptions.AuthenticationError):
-        client(cluster, password=None).set("e2e:noauth", "x")
+        client(cluster, user=None).set("e2e:noauth", "x")
 
 
 @pytest.mark.matrix
 def test_write_through_the_vip_reaches_the_replica(cluster: Deployment) -> None:
-    vip = client(cluster)
-    assert role(vip) == "master"
+    assert role(client(cluster)) == "master"
+    vip = client(cluster, user=APPLICATION_USER)
     value = f"written-{time.time()}"
     assert vip.set("e2e:key", value)
     assert vip.get("e2e:key") == value
@@ -119,7 +122,7 @@ def test_bond_failover_loses_no_acknowledged_write(cluster: Deployment) -> None:
 
     before = active_nic()
     mac = master.macs[NIC_NAMES.index(before)]
-    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:bond:{time.time()}") as writer:
+    with Writer(settings.vip, settings.redis_port, redis_options(settings), f"e2e:bond:{time.time()}") as writer:
         time.sleep(3)
         guests.virsh("domif-setlink", domain, mac, "down")
         try:
@@ -150,7 +153,7 @@ def roles_by_node(cluster: Deployment) -> dict[str, str]:
 def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
-    with Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:crash:{time.time()}") as writer:
+    with Writer(settings.vip, settings.redis_port, redis_options(settings), f"e2e:crash:{time.time()}") as writer:
         time.sleep(3)
         cluster.ssh(master, f"sudo pkill -9 -x {settings.server.process}")
         # Taken once pkill has returned: any write acknowledged later was served by a

@@ -12,6 +12,8 @@ import pytest
 import redis
 
 from components.host_keys import host_key_of
+from components.redis_users import APPLICATION_USER, admin_password, replication_password
+from components.tls import client_options, tls_material
 from lab import guests
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider
 from tests.e2e.conftest import PS_SAMPLES, Deployment
@@ -24,10 +26,19 @@ def host_key_lines(cluster: Deployment) -> list[str]:
     return [line for node in settings.nodes for line in host_key_of(settings, node).private_openssh.splitlines()[2:-1]]
 
 
+def tls_key_lines(cluster: Deployment) -> list[str]:
+    """The nodes' TLS private keys: the base64 lines that hold the private scalar."""
+    settings = cluster.settings
+    if not settings.tls:
+        return []
+    return [line for own in tls_material(settings).nodes.values() for line in own.key.splitlines()[1:3]]
+
+
 def secret_values(cluster: Deployment) -> list[str]:
     """The secrets that reach the nodes."""
     settings = cluster.settings
-    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster)]
+    return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster),
+            *tls_key_lines(cluster), admin_password(settings), replication_password(settings)]
 
 
 def secrets_of(cluster: Deployment) -> str:
@@ -112,7 +123,9 @@ def test_redis_only_from_allowed_networks(cluster: Deployment) -> None:
     replies = {}
     with Outsider(guests.bridge(settings), settings.network, settings.gateway) as outsider:
         for host in (settings.vip, *(node.ip for node in settings.nodes)):
-            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, settings.redis_password, source)
+            replies[host] = tuple(outsider.redis_ping(host, settings.redis_port, APPLICATION_USER,
+                                                      settings.redis_password, source,
+                                                      tls_material(settings).ca_certificate if settings.tls else "")
                                   for source in (ALLOWED_ADDRESS, DENIED_ADDRESS))
     print(f"e2e: from {ALLOWED_ADDRESS} (allowed) / {DENIED_ADDRESS} (not allowed): {replies}")
     for allowed, denied in replies.values():
@@ -124,7 +137,8 @@ def test_redis_only_from_allowed_networks(cluster: Deployment) -> None:
 def test_redis_refuses_clients_without_auth_on_each_node(cluster: Deployment, index: int) -> None:
     node = cluster.settings.nodes[index]
     with pytest.raises(redis.exceptions.AuthenticationError):
-        redis.Redis(host=node.ip, port=cluster.settings.redis_port, socket_timeout=5).get("e2e:noauth")
+        redis.Redis(host=node.ip, port=cluster.settings.redis_port, socket_timeout=5,
+                    **client_options(cluster.settings)).get("e2e:noauth")
 
 
 def test_corosync_traffic_is_encrypted(cluster: Deployment) -> None:

@@ -10,25 +10,16 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
+from components.redis_users import redis_options
 from components.settings import Node
 from drill.faults import boot_id, cut, heal, wait_for_reboot
 from drill.roles import RoleWatch
 from drill.target import Target
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import HEALTHY_TIMEOUT_S, Deployment
 
 FENCE_TIMEOUT_S = 900
-HEALTHY_TIMEOUT_S = 1200
-
-
-@pytest.fixture
-def target(cluster: Deployment) -> Target:
-    target = Target(cluster.settings, guests.SSH_KEY)
-    target.wait_healthy(HEALTHY_TIMEOUT_S)
-    return target
 
 
 def rejoin(target: Target, node_name: str) -> float:
@@ -65,7 +56,7 @@ def partition_fences_the_replica(target: Target, label: str) -> Node:
     replica = target.other(master)
     before = {node.name: boot_id(target, node) for node in settings.nodes}
     with RoleWatch(settings.nodes, target.role) as watch, \
-            Writer(settings.vip, settings.redis_port, settings.redis_password, f"e2e:cut:{time.time()}") as writer:
+            Writer(settings.vip, settings.redis_port, redis_options(settings), f"e2e:cut:{time.time()}") as writer:
         time.sleep(3)
         cut(target, replica, master)
         cut(target, master, replica)
@@ -122,7 +113,7 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
     that changes), a second `pulumi up` that changes nothing, a partition under the device, and
     `pulumi up` without it again."""
     target = Target(cluster.settings, guests.SSH_KEY)
-    device_steps = {"qnetd-daemon", "cluster-quorum-device", "cluster-redis-1-qdevice", "cluster-redis-2-qdevice"}
+    device_steps = {"qnetd-daemon", "cluster-quorum-device", "redis-1-qdevice", "redis-2-qdevice"}
     boot_steps = {"cluster-redis-1-boot": "update", "cluster-redis-2-boot": "update"}
     try:
         cluster.reconfigure(quorumDevice="hypervisor")

@@ -9,17 +9,6 @@ import pytest
 from drill.__main__ import run_trial
 from drill.faults import FAULTS
 from drill.target import Target
-from lab import guests
-from tests.e2e.conftest import Deployment
-
-HEALTHY_TIMEOUT_S = 1200
-
-
-@pytest.fixture
-def target(cluster: Deployment) -> Target:
-    target = Target(cluster.settings, guests.SSH_KEY)
-    target.wait_healthy(HEALTHY_TIMEOUT_S)
-    return target
 
 
 @pytest.mark.parametrize(("fault", "promoted"), [

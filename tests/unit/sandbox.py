@@ -27,7 +27,7 @@ OVERLAID = ("/etc", "/var/lib", "/run", "/usr/lib", "/usr/local/sbin")
 # the folders a node's packages make are there, empty.
 HIDDEN = ("/etc/fence_virt.conf", "/etc/fence_virt.conf.redis-ha-orig", "/etc/cluster", "/etc/corosync", "/etc/redis",
           "/etc/sysctl.d/90-redis-ha.conf", "/var/lib/pcsd", "/run/fence_virtd.pid", "/run/corosync-qnetd",
-          "/run/systemd", "/usr/local/sbin/redis-ha-holds-vip")
+          "/run/systemd", "/usr/local/sbin/redis-ha-holds-vip", "/etc/redis-ha", "/usr/local/sbin/redis-ha-cli")
 PACKAGED_FOLDERS = ("/etc/corosync", "/etc/redis", "/var/lib/pcsd")
 
 

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from components.settings import Node, Settings
+from drill import benchmark
 from drill.__main__ import DEFAULT_TRIALS
 from drill.analysis import BEFORE_S, BIN_S, Trial, bins, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
@@ -197,3 +198,33 @@ def test_a_failed_command_on_a_node_says_what_the_node_said(settings: Settings, 
     target = Target(settings, tmp_path / "key")
     with pytest.raises(RuntimeError, match=r"^'sudo pcs resource move' on redis-2 exited 1: Error: Unable to move"):
         target.ssh(settings.nodes[1], "sudo pcs resource move")
+
+
+def test_the_tls_ratio_compares_the_vip_with_and_without_and_switches_tls_back(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    switched: list[str] = []
+    measured: list[bool] = []
+    failing: list[bool] = []
+
+    def switch(stack: object, target: Target, tls: str, timeout_s: float) -> Target:
+        switched.append(tls)
+        return Target(replace(settings, tls=tls == "on"), target.ssh_key)
+
+    def run_once(target: Target, host: str, requests: int) -> dict[str, float]:
+        assert host == settings.vip
+        measured.append(target.settings.tls)
+        if failing and not target.settings.tls:
+            raise RuntimeError("redis-benchmark failed")
+        return {"SET": 800.0, "GET": 900.0} if target.settings.tls else {"SET": 1000.0, "GET": 1000.0}
+
+    monkeypatch.setattr(benchmark, "switch_tls", switch)
+    monkeypatch.setattr(benchmark, "run_once", run_once)
+    result = benchmark.compare_tls(object(), Target(settings, Path("/key")), 100, 60)  # type: ignore[arg-type]
+    assert measured == [True] * 3 + [False] * 3 and switched == ["off", "on"]
+    assert result["tls_over_plain"] == {"SET": 0.8, "GET": 0.9}
+    # A failure with TLS off still switches it back on.
+    failing.append(True)
+    switched.clear()
+    with pytest.raises(RuntimeError, match="redis-benchmark failed"):
+        benchmark.compare_tls(object(), Target(settings, Path("/key")), 100, 60)  # type: ignore[arg-type]
+    assert switched == ["off", "on"]

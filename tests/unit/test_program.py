@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import runpy
 from collections.abc import Iterator
-from typing import Any
 
 import pulumi
 import pytest
@@ -15,7 +13,10 @@ import yaml
 
 from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
-from tests.program_recorder import ROOT, Program, RecordingMocks, run_program, secret
+from components.redis_users import admin_password, replication_password
+from components.settings import Settings
+from components.tls import tls_material
+from tests.program_recorder import ROOT, Program, RecordingMocks, resolved, run_program, secret
 from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDIS_PASSWORD, SECRET_VALUES
 
 
@@ -23,13 +24,6 @@ from tests.unit.conftest import FENCE_KEY, HACLUSTER_PASSWORD, PRIVATE_KEY, REDI
 def program(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Program]:
     monkeypatch.chdir(ROOT)
     yield run_program(config, monkeypatch)
-
-
-def resolved(output: pulumi.Output[Any]) -> tuple[Any, bool]:
-    async def both() -> tuple[Any, bool]:
-        return await output.future(), await output.is_secret()
-
-    return asyncio.new_event_loop().run_until_complete(both())
 
 
 def test_two_domains_with_two_nics_each_on_one_network(program: Program) -> None:
@@ -69,22 +63,37 @@ def test_cloud_init_bonds_the_domain_nics_by_mac(program: Program) -> None:
 
 
 def test_steps_are_ordered_through_dependencies(program: Program) -> None:
-    chain = ["cluster-redis-1-install", "cluster-redis-2-auth", "cluster-setup", "redis-resources", "redis-check"]
+    chain = ["redis-1-install", "cluster-redis-2-auth", "cluster-setup", "redis-resources", "redis-check"]
     for earlier, later in itertools.pairwise(chain):
         assert program.depends(later, earlier), f"{later} does not wait for {earlier}"
     for node in ("redis-1", "redis-2"):
-        assert program.depends(f"cluster-{node}-wait", f"{node}-domain")
+        assert program.depends(f"{node}-wait", f"{node}-domain")
         # Each node authenticates to both once both run pcsd with the password set.
         for auth in ("cluster-redis-1-auth", "cluster-redis-2-auth"):
-            assert program.depends(auth, f"cluster-{node}-hacluster")
-            assert program.depends(auth, f"cluster-{node}-prepare")
+            assert program.depends(auth, f"{node}-hacluster")
+            assert program.depends(auth, f"{node}-prepare")
         assert program.depends("cluster-setup", f"cluster-{node}-auth")
-        assert program.depends("redis-resources", f"redis-{node}-config")
-        assert program.depends("redis-resources", f"redis-{node}-firewall")
+        assert program.depends("redis-resources", f"{node}-redis-config")
+        assert program.depends("redis-resources", f"{node}-redis-firewall")
         # firewalld runs (and answers) before the Redis port's rules are made.
-        assert program.depends(f"redis-{node}-firewall", f"cluster-{node}-firewall")
+        assert program.depends(f"{node}-redis-firewall", f"{node}-firewall")
         assert program.depends(f"cluster-{node}-boot", "cluster-setup")
     assert not program.depends("cluster-setup", "redis-resources")
+
+
+@pytest.mark.parametrize(("step", "earlier"), [
+    ("wait", "cluster:wait"), ("install", "cluster:install"), ("firewall", "cluster:firewall"),
+    ("hacluster", "cluster:hacluster"), ("fence-key", "cluster:fence-key"), ("prepare", "cluster:prepare"),
+    ("redis-config", "redis:config"), ("redis-firewall", "redis:firewall"),
+])
+def test_a_nodes_steps_keep_the_identity_they_had_before_they_were_gathered_per_node(
+        program: Program, step: str, earlier: str) -> None:
+    # Without it, a stack made before would replace (re-run) these steps on its next up.
+    parent, _, role = earlier.partition(":")
+    parent_type = {"cluster": "PacemakerCluster", "redis": "RedisHa"}[parent]
+    for node in ("redis-1", "redis-2"):
+        assert program.aliases[f"{node}-{step}"] == [
+            (f"{parent}-{node}-{role}", f"urn:pulumi:unit::redis-ha::redis-ha:index:{parent_type}::{parent}")]
 
 
 def test_fence_virtd_runs_on_the_hypervisor_before_stonith_is_enabled(program: Program) -> None:
@@ -94,8 +103,8 @@ def test_fence_virtd_runs_on_the_hypervisor_before_stonith_is_enabled(program: P
     assert program.depends("fence-daemon", "network-network")
     assert program.depends("cluster-properties", "fence-daemon")
     for node in ("redis-1", "redis-2"):
-        assert program.depends("cluster-properties", f"cluster-{node}-fence-key")
-        assert "192.168.150.1" in program.resources[f"cluster-{node}-firewall"].inputs["create"]
+        assert program.depends("cluster-properties", f"{node}-fence-key")
+        assert "192.168.150.1" in program.resources[f"{node}-firewall"].inputs["create"]
 
 
 def test_fence_virtd_is_set_up_over_ssh_on_a_remote_hypervisor(config: dict[str, str],
@@ -137,11 +146,11 @@ def test_quorum_device_hands_qnetd_certificates_to_both_nodes_before_naming_it(
     assert program.depends("qnetd-daemon", "network-network")
     commands = program.of_type("command:remote:Command")
     for node in ("redis-1", "redis-2"):
-        client = commands[f"cluster-{node}-qdevice"]
+        client = commands[f"{node}-qdevice"]
         assert secret(client.inputs["stdin"]) == "stdout of qnetd-daemon"
         assert "qdevice_node_remove.sh" in client.inputs["delete"]
-        assert program.depends(f"cluster-{node}-qdevice", "qnetd-daemon")
-        assert program.depends("cluster-quorum-device", f"cluster-{node}-qdevice")
+        assert program.depends(f"{node}-qdevice", "qnetd-daemon")
+        assert program.depends("cluster-quorum-device", f"{node}-qdevice")
         assert program.depends(f"cluster-{node}-boot", "cluster-quorum-device")
         assert commands[f"cluster-{node}-boot"].inputs["create"].endswith(" false true")
     quorum = commands["cluster-quorum-device"]
@@ -158,9 +167,10 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, fence key, prepare, auth, boot, redis config,
-    # redis firewall (10 x 2); once: setup, properties, resources, check.
-    assert len(commands) == 24
+    # Per node: wait, install, firewall, hacluster, fence key, prepare, tls, redis config, redis
+    # firewall, data volume, membership, auth, boot (13 x 2); once: setup, properties,
+    # resources, check.
+    assert len(commands) == 30
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -168,19 +178,22 @@ def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Prog
     assert "cib_remove.sh" in commands["redis-resources"].inputs["delete"]
 
 
-def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program) -> None:
+def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program, settings: Settings) -> None:
+    # Besides the configured secrets, what the program derives from the SSH key.
+    derived = [admin_password(settings), replication_password(settings),
+               *(own.key.splitlines()[1] for own in tls_material(settings).nodes.values())]
     for name, args in program.resources.items():
         for key, value in args.inputs.items():
             if key in ("stdin", "connection"):
                 continue
             text = json.dumps(value, default=str)
-            assert not any(secret in text for secret in SECRET_VALUES), f"secret in {name}.{key}"
+            assert not any(secret in text for secret in (*SECRET_VALUES, *derived)), f"secret in {name}.{key}"
     commands = program.of_type("command:remote:Command")
     assert secret(commands["cluster-redis-1-auth"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
-    assert secret(commands["cluster-redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
-    assert f"requirepass {REDIS_PASSWORD}" in secret(commands["redis-redis-1-config"].inputs["stdin"])
-    assert secret(commands["redis-check"].inputs["stdin"]) == REDIS_PASSWORD + "\n"
-    assert secret(commands["cluster-redis-1-fence-key"].inputs["stdin"]) == FENCE_KEY
+    assert secret(commands["redis-2-hacluster"].inputs["stdin"]) == HACLUSTER_PASSWORD + "\n"
+    assert f"requirepass {admin_password(settings)}" in secret(commands["redis-1-redis-config"].inputs["stdin"])
+    assert secret(commands["redis-check"].inputs["stdin"]) == admin_password(settings) + "\n"
+    assert secret(commands["redis-1-fence-key"].inputs["stdin"]) == FENCE_KEY
     assert secret(program.resources["fence-daemon"].inputs["stdin"]) == FENCE_KEY
     for args in commands.values():
         # The whole connection becomes secret because it carries the private key.
@@ -195,7 +208,7 @@ def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:
     assert resolved(redis.endpoint) == ("192.168.150.10:6379", False)
     url, secret = resolved(redis.redis_url)
     assert secret
-    assert url == f"redis://:{REDIS_PASSWORD}@192.168.150.10:6379/0"
+    assert url == f"rediss://app:{REDIS_PASSWORD}@192.168.150.10:6379/0"
 
 
 def test_bad_config_fails_before_any_resource(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,7 +234,8 @@ def test_each_node_gets_the_host_key_its_connections_pin(program: Program) -> No
         assert "host_key_volume.sh" in volume["create"] and f"redis-ha-{node}-hostkey.raw" in volume["create"]
         assert "host_key_volume_remove.sh" in volume["delete"] and "qemu:///system" in volume["delete"]
         disks = program.resources[f"{node}-domain"].inputs["disks"]
-        assert [disk["volumeId"] for disk in disks] == [f"{node}-disk-id", f"stdout of {node}-host-key"]
+        assert [disk["volumeId"] for disk in disks] == [f"{node}-disk-id", f"stdout of {node}-host-key",
+                                                        f"{node}-data-id"]
         # The seed holds no key: the first boot installs the one on the volume, and no other.
         user_data = program.resources[f"{node}-cloudinit"].inputs["userData"]
         assert not [line for line in host_key.private_openssh.splitlines()[1:-1] if line in user_data]

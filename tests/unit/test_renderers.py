@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import subprocess
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from components.cloud_init import render_hosts, render_meta_data, render_network
 from components.libvirt_xml import render_cmdlines, render_no_dns_xslt, render_tcg_xslt
 from components.pcs_plan import cluster_properties, constraint_commands, redis_command, resource_plan, serialise, vip_command
 from components.redis_conf import render_redis_conf
+from components.redis_users import admin_password, replication_password
 from components.remote_script import command_line, script_hash, script_text
 from components.settings import Settings
 from tests.unit.conftest import PUBLIC_KEY, REDIS_PASSWORD
@@ -74,11 +76,18 @@ def test_redis_conf_binds_node_and_vip_and_persists_every_write(settings: Settin
     conf = render_redis_conf(settings, settings.nodes[0])
     lines = conf.splitlines()
     assert "bind 127.0.0.1 192.168.150.11 192.168.150.10" in lines
-    assert f"requirepass {REDIS_PASSWORD}" in lines
-    assert f"masterauth {REDIS_PASSWORD}" in lines
+    # The application's password only as a hash; the agent's (admin) and the replica's in full.
+    assert not any(REDIS_PASSWORD in line for line in lines)
+    assert f"user app on #{hashlib.sha256(REDIS_PASSWORD.encode()).hexdigest()} ~* &* +@all -@admin -@dangerous" in lines
+    assert "user default off resetpass -@all" in lines
+    assert f"requirepass {admin_password(settings)}" in lines
+    assert f"user admin on #{hashlib.sha256(admin_password(settings).encode()).hexdigest()} ~* &* +@all" in lines
+    assert "masteruser replication" in lines and f"masterauth {replication_password(settings)}" in lines
+    assert f"user replication on #{hashlib.sha256(replication_password(settings).encode()).hexdigest()} " \
+           "+psync +replconf +ping" in lines
     assert "appendonly yes" in lines
     assert "appendfsync always" in lines
-    assert "port 6379" in lines
+    assert "tls-port 6379" in lines and "port 0" in lines
     assert not any(line.startswith(("replicaof", "slaveof")) for line in lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,12 @@ def test_readme_documents_every_key_with_its_type() -> None:
     readme = (ROOT / "README.md").read_text()
     for name, entry in declared().items():
         assert f"| `{name}` | {entry['type']}" in readme, f"README's config reference lacks {name}"
+
+
+def test_readme_says_what_changing_each_key_does() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Changing a running stack", 1)[1].split("\n\n**", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| **")]
+    keys = declared()
+    named = [name for row in rows for name in re.findall(r"`([a-zA-Z]+)`", row.split(" | ", 1)[1]) if name in keys]
+    assert sorted(set(named)) == sorted(keys)

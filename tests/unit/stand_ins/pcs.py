@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""pcs: the CIB in $STAND_IN_STATE/cib.xml (what `pcs -f` builds and `cluster cib-push` pushes),
-pcsd tokens in $STAND_IN_STATE/pcsd/known-hosts (`host auth` checks the hacluster password in
-$STAND_IN_STATE/pcsd/password), cluster members in $STAND_IN_STATE/members, corosync.conf
-where the real one lives. Messages as pcs 0.11 prints them in the lab."""
+"""pcs: the CIB in $STAND_IN_STATE/cib.xml (what `pcs -f` builds and `cluster cib-push` pushes;
+`node standby` sets a node attribute there), pcsd tokens in $STAND_IN_STATE/pcsd/known-hosts
+(`host auth` checks the hacluster password in $STAND_IN_STATE/pcsd/password), the nodes whose
+cluster services run in $STAND_IN_STATE/members, corosync.conf where the real one lives.
+Messages as pcs 0.11 prints them in the lab."""
 
 from __future__ import annotations
 
@@ -183,10 +184,17 @@ def main(argv: list[str]) -> int:
         case ["host", "auth", *rest]:
             password = sys.stdin.readline().rstrip("\n")
             nodes = [word for word in rest if "=" not in word and not word.startswith("-") and word != "hacluster"]
+            starting = pcsd / "starting"
+            late, polls = starting.read_text().split() if starting.exists() else ("", "0")
+            if late in nodes and int(polls) > 0:
+                starting.write_text(f"{late} {int(polls) - 1}\n")
+                print(f"Error: Unable to communicate with {late}", file=sys.stderr)
+                return 1
             if password != (pcsd / "password").read_text().strip():
                 print(f"Error: {nodes[0]}: Username and/or password is incorrect", file=sys.stderr)
                 return 1
-            known.write_text("\n".join(nodes) + "\n")
+            already = known.read_text().split() if known.exists() else []
+            known.write_text("\n".join(sorted({*already, *nodes})) + "\n")
             for node in nodes:
                 print(f"{node}: Authorized")
         case ["cluster", "destroy", *_]:
@@ -197,7 +205,7 @@ def main(argv: list[str]) -> int:
         case ["cluster", "setup", name, node1, addr1, node2, addr2, "totem", token, consensus]:
             conf.write_text(corosync_conf(name, [(node1, addr1.split("=")[1]), (node2, addr2.split("=")[1])],
                                           token.split("=")[1], consensus.split("=")[1]))
-        case ["cluster", "authkey", "corosync"] | ["cluster", "sync"] | ["cluster", "reload", "corosync"]:
+        case ["cluster", "authkey", "corosync", *_] | ["cluster", "sync"] | ["cluster", "reload", "corosync"]:
             pass
         case ["cluster", "config", "update", "totem", *pairs]:
             text = conf.read_text()
@@ -205,11 +213,29 @@ def main(argv: list[str]) -> int:
                 key, _, value = pair.partition("=")
                 text = re.sub(rf"(?m)^(\s*{key}:) .*$", rf"\g<1> {value}", text)
             conf.write_text(text)
-        case ["cluster", "start", *_]:
-            (STATE / "members").write_text("\n".join(corosync_nodes(conf)) + "\n")
+        case ["cluster", "start", *nodes]:
+            started = [node for node in nodes if node != "--all"] or corosync_nodes(conf)
+            members = STATE / "members"
+            running = members.read_text().split() if members.exists() else []
+            members.write_text("".join(f"{node}\n" for node in corosync_nodes(conf) if node in {*running, *started}))
             for unit in ("corosync", "pacemaker"):
                 (STATE / "systemd" / "active").mkdir(parents=True, exist_ok=True)
                 (STATE / "systemd" / "active" / unit).touch()
+        case ["cluster", "stop", node]:
+            members = STATE / "members"
+            members.write_text("".join(f"{member}\n" for member in members.read_text().split() if member != node))
+        case ["node", ("standby" | "unstandby") as verb, node]:
+            tree = cib(cib_file)
+            section = tree.find("configuration/nodes")
+            assert section is not None
+            entry = section.find(f"node[@uname='{node}']")
+            if entry is None:
+                entry = ET.SubElement(section, "node", uname=node)
+            for old in list(entry):
+                entry.remove(old)
+            if verb == "standby":
+                nvpairs(entry, "instance_attributes", f"nodes-{node}", ["standby=on"])
+            tree.write(cib_file)
         case ["quorum", "device", "add", *options]:
             host = next(option.split("=", 1)[1] for option in options if option.startswith("host="))
             device = (f"    device {{\n        model: net\n        votes: 1\n        net {{\n"
