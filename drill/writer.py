@@ -54,6 +54,11 @@ def longest_gap(times: list[float], start: float = float("-inf"), end: float = f
     return max(gaps, default=0.0)
 
 
+def longest_gaps(times: list[float], count: int = 3) -> list[float]:
+    """The ``count`` longest times between consecutive acknowledged writes, longest first."""
+    return sorted((b - a for a, b in itertools.pairwise(sorted(times))), reverse=True)[:count]
+
+
 def merge(logs: list[WriteLog]) -> WriteLog:
     return WriteLog(sorted(attempt for log in logs for attempt in log.attempts))
 

@@ -14,7 +14,7 @@ import pytest
 
 from components.redis_users import APPLICATION_USER
 from drill.target import Target
-from drill.writer import Writers, lost
+from drill.writer import Writers, longest_gaps, lost
 from tests.e2e.conftest import HEALTHY_TIMEOUT_S, Deployment
 
 REPLACED = ("delete-replaced", "replace", "create-replacement")
@@ -86,7 +86,7 @@ def test_a_vm_stopped_by_hand_shows_as_drift_and_the_next_up_brings_it_back_with
             # The state still says the VM is off: the next up would start it again.
             cluster.refresh("refresh after the stopped VM was started by hand")
     log = writers.log
-    gaps = sorted((b - a for a, b in zip(log.acknowledged, log.acknowledged[1:], strict=False)), reverse=True)[:3]
+    gaps = longest_gaps(log.acknowledged)
     missing = lost(log.keys("acknowledged"), target.redis())
     print(f"e2e: up after {replica.name}'s VM was stopped: {result.summary.resource_changes}, {changes}; whole again "
           f"after {took:.0f}s; writes acknowledged {len(log.acknowledged)}, failed {len(log.failed)}; longest gaps "
@@ -116,7 +116,7 @@ def test_a_memory_change_replaces_one_node_at_a_time_under_writes(cluster: Deplo
     log = writers.log
     domains = (f"{replica.name}-domain", f"{master.name}-domain")
     order = replacement_order(cluster.events[start:], domains)
-    gaps = sorted((b - a for a, b in zip(log.acknowledged, log.acknowledged[1:], strict=False)), reverse=True)[:3]
+    gaps = longest_gaps(log.acknowledged)
     missing = lost(log.keys("acknowledged"), target.redis())
     new_master = target.master()
     print(f"e2e: rolling memory change: {result.summary.resource_changes} in {took:.0f}s; domains replaced in "

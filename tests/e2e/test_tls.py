@@ -22,7 +22,7 @@ from components.redis_users import APPLICATION_USER
 from components.tls import client_options, tls_material
 from drill.benchmark import compare_tls
 from drill.target import Target
-from drill.writer import Writers, lost
+from drill.writer import Writers, longest_gaps, lost
 from tests.e2e.conftest import HEALTHY_TIMEOUT_S, Deployment
 
 ETH_P_ALL = 0x0003
@@ -128,8 +128,7 @@ def test_a_rotation_reaches_both_servers_without_a_pause_in_writes(cluster: Depl
     rotated = tls_material(cluster.settings)
     with Writers(2, settings.vip, settings.redis_port, target.login(APPLICATION_USER), "rotation", 0.01) as writers:
         result, changes = cluster.up("tls rotation")
-    gaps = sorted((b - a for a, b in zip(writers.log.acknowledged, writers.log.acknowledged[1:], strict=False)),
-                  reverse=True)[:3]
+    gaps = longest_gaps(writers.log.acknowledged)
     after = {node.name: presented(node.ip) for node in settings.nodes}
     print(f"e2e: tlsRotation {rotation}: {result.summary.resource_changes}, {changes}; writes acknowledged "
           f"{len(writers.log.acknowledged)}, failed {len(writers.log.failed)}; longest gaps "

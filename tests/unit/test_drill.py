@@ -22,7 +22,7 @@ from drill.faults import FAULTS, wait_fenced
 from drill.plot import write_plots
 from drill.roles import RoleRounds, RoleWatch
 from drill.target import Target
-from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, merge, outcome_of
+from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, longest_gaps, merge, outcome_of
 from tests.program_recorder import ROOT
 
 
@@ -228,3 +228,8 @@ def test_the_tls_ratio_compares_the_vip_with_and_without_and_switches_tls_back(
     with pytest.raises(RuntimeError, match="redis-benchmark failed"):
         benchmark.compare_tls(object(), Target(settings, Path("/key")), 100, 60)  # type: ignore[arg-type]
     assert switched == ["off", "on"]
+
+
+def test_longest_gaps_are_the_widest_first() -> None:
+    assert longest_gaps([5.0, 0.0, 1.0, 1.5, 9.0]) == [4.0, 3.5, 1.0]
+    assert longest_gaps([2.0], 3) == []
