@@ -101,6 +101,13 @@ def quorum(target: Target, node: Node) -> dict[str, str]:
     return fields
 
 
+def qdevice_journal(target: Target, node: Node) -> str:
+    """corosync-qdevice's unit state and its journal since boot on the node, for a failure's message."""
+    return target.ssh(node, "systemctl status --no-pager corosync-qdevice; "
+                      "sudo journalctl -b --no-pager -o short-monotonic -u corosync-qdevice | tail -n 60",
+                      check=False).stdout
+
+
 def reported(cluster: Deployment, since: int, name: str) -> list[str]:
     """What the engine printed for one resource since output line ``since``: its script's report
     lines ("changed: ..." / "no change: ...")."""
@@ -146,9 +153,13 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
         _, again = cluster.up("quorum device on, second up")
         assert again == {}
 
-        survivor = partition_fences_the_replica(target, "partition with quorum device")
-        status = quorum(target, survivor)
-        assert status["Quorate"] == "Yes" and "Qdevice" in status["Flags"]
+        partition_fences_the_replica(target, "partition with quorum device")
+        # The fenced node, back in the cluster, counts the device's vote again too.
+        for node in target.settings.nodes:
+            status = quorum(target, node)
+            print(f"e2e: quorum on {node.name} after the partition: {status}")
+            assert status["Quorate"] == "Yes" and "Qdevice" in status["Flags"], qdevice_journal(target, node)
+            assert status["Total votes"] == "3", qdevice_journal(target, node)
     finally:
         cluster.reconfigure(quorumDevice="none")
         since = len(cluster.output)
@@ -160,6 +171,7 @@ def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(
         status = quorum(target, node)
         assert "2Node" in status["Flags"] and "Qdevice" not in status["Flags"]
         assert status["Quorate"] == "Yes"
-        assert target.ssh(node, "systemctl is-active corosync-qdevice", check=False).stdout.strip() == "inactive"
+        state = target.ssh(node, "systemctl is-active corosync-qdevice", check=False).stdout.strip()
+        assert state == "inactive", qdevice_journal(target, node)
     assert guests.run("corosync-qnetd-tool", "-s", check=False).returncode != 0
     target.wait_healthy(HEALTHY_TIMEOUT_S)
