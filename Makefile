@@ -17,7 +17,7 @@ E2E_ARGS ?=
 IN_LAB := ip netns exec redis-ha-lab
 STACK := $(IN_LAB) $(BIN)/python -m lab.stack
 
-.PHONY: help venv lint test-unit test-e2e test-rolling test toolchain lab up lab-cluster preview down drill lab-down clean
+.PHONY: help venv lint test-unit test-e2e test-long test toolchain lab up lab-cluster preview down drill lab-down clean
 
 help:
 	@echo "make up         set up everything (venv, toolchain, lab) and pulumi up the dev stack on the lab"
@@ -27,7 +27,7 @@ help:
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
 	@echo "make test-unit  unit tests (pure renderers, validation, scripts, Pulumi mocks)"
 	@echo "make test-e2e   end-to-end: pulumi up of a stack on the lab, checks, faults, destroy"
-	@echo "make test-rolling  end-to-end day-2 changes: rolling replacement under writes, a stopped VM brought back, what TLS costs"
+	@echo "make test-long  end-to-end runs too long for CI: rolling replacement, a stopped VM brought back, pcs stonith fence, the quorum device, what TLS costs"
 	@echo "make toolchain  build the Pulumi CLI, language host and plugins (see README, Toolchain)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make drill      failover drill and benchmark against the dev stack (DRILL_ARGS=...)"
@@ -56,12 +56,12 @@ $(REDIS_BINARIES):
 test-unit: $(STAMP) $(REDIS_BINARIES)
 	$(BIN)/python -m pytest tests/unit
 
-# The rolling replacement runs on its own (make test-rolling): E2E_ARGS' -m replaces this one.
+# Tests marked long run on their own (make test-long): E2E_ARGS' -m replaces this one.
 test-e2e: $(STAMP) toolchain lab
-	$(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider --durations=0 tests/e2e -m "not rolling" $(E2E_ARGS)
+	$(IN_LAB) $(BIN)/python -m pytest -s -p no:cacheprovider --durations=0 tests/e2e -m "not long" $(E2E_ARGS)
 
-test-rolling:
-	$(MAKE) test-e2e E2E_ARGS="-m rolling"
+test-long:
+	$(MAKE) test-e2e E2E_ARGS="-m long"
 
 test: lint test-unit test-e2e
 

@@ -52,7 +52,7 @@ def test_a_preview_of_a_memory_change_replaces_the_replica_first(cluster: Deploy
     assert changes[f"{replica.name}-membership"] in REPLACED and changes[f"{master.name}-membership"] in REPLACED
 
 
-@pytest.mark.rolling
+@pytest.mark.long
 def test_a_vm_stopped_by_hand_shows_as_drift_and_the_next_up_brings_it_back_without_a_replacement(
         cluster: Deployment, target: Target) -> None:
     settings = cluster.settings
@@ -102,7 +102,7 @@ def test_a_vm_stopped_by_hand_shows_as_drift_and_the_next_up_brings_it_back_with
     assert again_changes == {}
 
 
-@pytest.mark.rolling
+@pytest.mark.long
 def test_a_memory_change_replaces_one_node_at_a_time_under_writes(cluster: Deployment, target: Target) -> None:
     master = target.master()
     replica = target.other(master)

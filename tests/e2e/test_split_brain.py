@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from components.redis_users import redis_options
 from components.settings import Node
 from drill.faults import boot_id, cut, heal, wait_for_reboot
@@ -29,6 +31,7 @@ def rejoin(target: Target, node_name: str) -> float:
     return target.wait_healthy(HEALTHY_TIMEOUT_S)
 
 
+@pytest.mark.long
 def test_pcs_stonith_fence_power_cycles_the_vm(target: Target) -> None:
     master = target.master()
     replica = target.other(master)
@@ -115,6 +118,7 @@ def reported(cluster: Deployment, since: int, name: str) -> list[str]:
             if f" {name} " in line and ("changed:" in line or "no change:" in line)]
 
 
+@pytest.mark.long
 def test_quorum_device_switched_on_decides_a_split_for_the_master_and_off_again(cluster: Deployment) -> None:
     """`pulumi up` with quorumDevice hypervisor on the running cluster (the engine runs only what
     that changes), a second `pulumi up` that changes nothing, a partition under the device, and

@@ -142,7 +142,7 @@ def test_a_rotation_reaches_both_servers_without_a_pause_in_writes(cluster: Depl
     assert lost(writers.log.keys("acknowledged"), target.redis()) == []
 
 
-@pytest.mark.rolling
+@pytest.mark.long
 def test_what_tls_costs_through_the_vip(cluster: Deployment, target: Target) -> None:
     """The drill's TLS benchmark on the session's stack: redis-benchmark through the VIP with
     TLS, then with the stack's tls switched off through the program, then on again."""
