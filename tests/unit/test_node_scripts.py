@@ -535,6 +535,17 @@ def test_the_node_imports_qnetd_certificates_and_the_vip_heuristic_once(node: No
         "no change: no quorum device client on this node")
 
 
+def test_removing_the_client_clears_a_failed_corosync_qdevice_and_says_why(node: Node) -> None:
+    node.set("systemd/failed/corosync-qdevice")
+    node.set("journal/corosync-qdevice", "Can't read quorum.device.model cmap key\n")
+    removed = node.run("qdevice_node_remove.sh", "/usr/local/sbin/redis-ha-holds-vip")
+    assert removed.report == ("changed: cleared corosync-qdevice's failed state (its last lines: Can't read "
+                              "quorum.device.model cmap key )"), removed.stderr
+    assert ["systemctl", "reset-failed", "corosync-qdevice"] in node.calls("systemctl")
+    assert node.run("qdevice_node_remove.sh", "/usr/local/sbin/redis-ha-holds-vip").report == (
+        "no change: no quorum device client on this node")
+
+
 def test_the_node_refuses_a_bundle_without_certificates(node: Node) -> None:
     ran = node.run("qdevice_node.sh", "192.168.150.10", "/usr/local/sbin/redis-ha-holds-vip", stdin="nothing\n")
     assert ran.returncode == 1 and "stdin holds no qnetd CA certificate" in ran.stderr
