@@ -6,6 +6,7 @@ failover (MetricsWatch)."""
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import time
 
@@ -75,3 +76,39 @@ def test_make_status_prints_each_nodes_role(cluster: Deployment, target: Target)
     assert rows[master.name][1:5] == ["online", "master", "yes", "VIP"]
     assert rows[replica.name][1:4] == ["online", "slave", "no"]
     assert f"master: {master.name}" in shown.stdout
+
+
+EXPORTER_UNITS = {"hacluster": "ha_cluster_exporter", "redis": "prometheus-redis-exporter",
+                  "node": "prometheus-node-exporter"}
+# A unit's main process: CPU seconds so far (its own and its reaped children's: crm_mon and the
+# other tools the hacluster exporter runs) and resident memory in KiB.
+COST = r"""for unit in "$@"; do
+  pid="$(systemctl show -p MainPID --value "$unit")"
+  read -r -a stat < "/proc/$pid/stat"
+  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
+  echo "$unit $(( (stat[13] + stat[14] + stat[15] + stat[16]) )) $(getconf CLK_TCK) $rss"
+done"""
+
+
+def test_what_the_exporters_cost_on_a_node_scraped_every_15s(cluster: Deployment) -> None:
+    """Not a target, a figure: each exporter's CPU and memory on the first node over a minute
+    of scrapes every 15 s (Prometheus' default interval); without scrapes they only wait."""
+    node = cluster.settings.nodes[0]
+    targets = scrape_targets(cluster)[node.name]
+
+    def cost() -> dict[str, tuple[float, int]]:
+        said = cluster.ssh(node, f"sudo bash -c {shlex.quote(COST)} cost {' '.join(EXPORTER_UNITS.values())}")
+        return {unit: (int(ticks) / int(per_second), int(rss_kib))
+                for unit, ticks, per_second, rss_kib in (line.split() for line in said.splitlines())}
+
+    before, started = cost(), time.monotonic()
+    for _ in range(4):
+        for target in targets.values():
+            scrape(target)
+        time.sleep(15)
+    after, elapsed = cost(), time.monotonic() - started
+    figures = {exporter: f"{100 * (after[unit][0] - before[unit][0]) / elapsed:.2f}% of a core, "
+                         f"{after[unit][1] / 1024:.1f} MiB resident"
+               for exporter, unit in EXPORTER_UNITS.items()}
+    print(f"e2e: exporters on {node.name}, scraped every 15 s for {elapsed:.0f}s: {figures}")
+    assert all(rss > 0 for _, rss in after.values())
