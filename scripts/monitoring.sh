@@ -86,11 +86,18 @@ if [[ -S "$socket" ]]; then
   fi
 fi
 
-# Each exporter answers on its port with metrics (the package starts it before it is configured).
+# Each exporter answers HTTP on its address and port (an error status counts: before the
+# cluster is formed, the hacluster exporter's tools have nothing to report).
+answers='
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=5).read()
+except urllib.error.HTTPError:
+    pass
+'
 deadline=$((SECONDS + wait_s))
 for port in "$hacluster_port" "$redis_exporter_port" "$node_port"; do
-  until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5).read()' \
-          "http://$address:$port/metrics" 2>/dev/null; do
+  until python3 -c "$answers" "http://$address:$port/metrics" 2>/dev/null; do
     if ((SECONDS > deadline)); then
       echo "error: no metrics on http://$address:$port/metrics after ${wait_s}s" >&2
       systemctl --no-pager status ha_cluster_exporter prometheus-redis-exporter prometheus-node-exporter >&2 || true

@@ -787,6 +787,25 @@ def test_exporters_listen_on_the_address_given_read_the_password_from_a_file_and
         "/etc/systemd/system/prometheus-redis-exporter.service.d/redis-ha.conf").read_text(), third.stderr
 
 
+def test_an_exporter_answering_with_an_error_counts_as_up(node: Node, exporters: list[int]) -> None:
+    """Before the cluster is formed the hacluster exporter's tools fail, and it may say so with a 500."""
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(500)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    failing = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=failing.serve_forever, daemon=True).start()
+    try:
+        with_prometheus_user(node)
+        ran = run_monitoring(node, [failing.server_address[1], *exporters[1:]], wait=2)
+        assert ran.returncode == 0, ran.stderr
+    finally:
+        failing.shutdown()
+
+
 def test_an_exporter_that_never_answers_is_named(node: Node, exporters: list[int]) -> None:
     with_prometheus_user(node)
     ran = run_monitoring(node, [exporters[0], 9, exporters[2]], wait=2)
