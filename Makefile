@@ -17,7 +17,7 @@ E2E_ARGS ?=
 IN_LAB := ip netns exec redis-ha-lab
 STACK := $(IN_LAB) $(BIN)/python -m lab.stack
 
-.PHONY: help venv lint test-unit test-e2e test-long test toolchain lab up lab-cluster preview down drill lab-down clean
+.PHONY: help venv lint test-unit test-e2e test-long test toolchain lab up lab-cluster preview down drill status lab-down clean
 
 help:
 	@echo "make up         set up everything (venv, toolchain, lab) and pulumi up the dev stack on the lab"
@@ -31,6 +31,7 @@ help:
 	@echo "make toolchain  build the Pulumi CLI, language host and plugins (see README, Toolchain)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make drill      failover drill and benchmark against the dev stack (DRILL_ARGS=...)"
+	@echo "make status     nodes, roles, VIP, replication, failcounts, fencing, quorum from the dev stack's exporters"
 	@echo "make lab-down   remove everything the lab started or defined (make down destroys first)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -88,6 +89,11 @@ down: $(STAMP)
 # Against the dev stack `make up` keeps; e.g. DRILL_ARGS="--faults redis-crash --trials 3".
 drill: $(STAMP)
 	$(IN_LAB) $(BIN)/python -m drill --lab $(DRILL_ARGS)
+
+# One screen read from the dev stack's exporters (STATUS_STACK=e2e for the tests' stack).
+STATUS_STACK ?= dev
+status: $(STAMP)
+	$(STACK) outputs --stack $(STATUS_STACK) | $(IN_LAB) $(BIN)/python -m monitoring.status
 
 lab-down:
 	lab/down.sh

@@ -1,5 +1,6 @@
 """redis-ha: two libvirt VMs, a two-node Pacemaker cluster and a promotable Redis behind a VIP."""
 
+import json
 from datetime import UTC, datetime
 
 import pulumi
@@ -9,6 +10,7 @@ from components import preflight
 from components.base_image import BaseImage, BaseImageArgs
 from components.cluster_network import ClusterNetwork, ClusterNetworkArgs
 from components.fence_virtd import FenceVirtd, FenceVirtdArgs
+from components.monitoring import file_sd, scrape_targets
 from components.node_setup import NodeSetup, NodeSetupArgs
 from components.node_vm import NodeVm, NodeVmArgs
 from components.pacemaker_cluster import PacemakerCluster, PacemakerClusterArgs
@@ -68,6 +70,11 @@ pulumi.export("caCertificate", redis.ca_certificate)
 if settings.tls_client_auth != "none":
     pulumi.export("clientCertificate", redis.client_certificate)
     pulumi.export("clientKey", redis.client_key)
+# Where Prometheus scrapes the exporters (monitoring exporters): per node and exporter, and as
+# file_sd JSON labelled the way monitoring/alerts.yml expects.
+pulumi.export("monitoring", "exporters" if settings.monitoring else "none")
+pulumi.export("scrapeTargets", scrape_targets(settings))
+pulumi.export("prometheusFileSd", json.dumps(file_sd(settings), indent=2))
 # The VIP, the cluster's name, its nodes and where they run: the next preview refuses to change
 # them. Recorded once the final check passed: a first up that failed (a network name taken, say)
 # leaves no cluster to protect, and the value that fixes it must not be refused.

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.monitoring import PASSWORD_FILE, redis_address, redis_exporter_password_file
 from components.node_vm import DATA_DEVICE, NodeVm
 from components.pcs_plan import REDIS_RESOURCE
 from components.redis_conf import render_redis_conf
-from components.redis_users import ADMIN_USER, AGENT_CLI, CLI, admin_password
-from components.settings import Node, Settings
+from components.redis_users import ADMIN_USER, AGENT_CLI, CLI, admin_password, monitor_acl
+from components.settings import EXPORTER_PORTS, Node, Settings
 from components.steps import run_script
-from components.tls import TLS_DIR, node_bundle
+from components.tls import CA_FILE, CERT_FILE, KEY_FILE, TLS_DIR, node_bundle
 
 # corosync-qdevice's heuristic: passes on the node that holds the VIP (qdevice_node.sh writes it).
 HOLDS_VIP_HEURISTIC = "/usr/local/sbin/redis-ha-holds-vip"
@@ -68,7 +69,8 @@ class NodeSetup(pulumi.ComponentResource):
         wait = step("wait", "wait_ready.sh", [settings.ready_timeout_s], [args.vm],
                     was="cluster:wait")
         install = step("install", "install_packages.sh",
-                       [settings.package_mirror, str(settings.package_mirror_insecure).lower(), server.name], [wait],
+                       [settings.package_mirror, str(settings.package_mirror_insecure).lower(), server.name,
+                        "exporters" if settings.monitoring else "none"], [wait],
                        was="cluster:install")
         firewall = step("firewall", "firewall_cluster.sh",
                         [settings.hypervisor.address] if settings.hypervisor else [], [install],
@@ -95,9 +97,28 @@ class NodeSetup(pulumi.ComponentResource):
                             [clients], stdin=pulumi.Output.secret(render_redis_conf(settings, node)),
                             was="redis:config")
         # firewalld runs (and answers) once the cluster's firewall step is done.
-        redis_firewall = step("redis-firewall", "firewall_redis.sh",
-                              [settings.redis_port, str(settings.network), *settings.client_networks], [firewall],
+        redis_firewall = step("redis-firewall", "firewall_ports.sh",
+                              ["Redis", settings.redis_port, str(settings.network), *settings.client_networks], [firewall],
                               was="redis:firewall")
+
+        if settings.monitoring:
+            # The exporters configured (install_packages.sh installed them) and opened to
+            # monitoringNetworks only; both go with their undo when monitoring is none.
+            ports = ",".join(str(port) for port in EXPORTER_PORTS.values())
+            step("monitoring-firewall", "firewall_ports.sh", ["exporter", ports, *settings.monitoring_networks],
+                 [firewall], undo=("firewall_ports.sh", ["exporter", ports]))
+            tls_files: list[str | int] = []
+            if settings.tls:
+                tls_files.append(CA_FILE)
+                if settings.tls_client_auth != "none":
+                    tls_files += [CERT_FILE, KEY_FILE, server.user]
+            server_access: list[str | int] = [AGENT_CLI, server.socket, server.config]
+            step("monitoring", "monitoring.sh",
+                 [node.ip, EXPORTER_PORTS["hacluster"], EXPORTER_PORTS["redis"], EXPORTER_PORTS["node"],
+                  redis_address(settings, node), PASSWORD_FILE, monitor_acl(settings), *server_access,
+                  settings.ready_timeout_s, *tls_files], [redis_config],
+                 stdin=pulumi.Output.secret(redis_exporter_password_file(settings, node)),
+                 undo=("monitoring_remove.sh", [PASSWORD_FILE, *server_access]))
 
         # After redis_config.sh stopped the distribution's server, which the package started.
         data = step("data-volume", "data_volume.sh", [DATA_DEVICE, server.data_dir, server.user], [redis_config])
@@ -121,3 +142,4 @@ class NodeSetup(pulumi.ComponentResource):
         self.prepared = prepared[0]
         self.membership = membership
         self.register_outputs({"membership": membership.stdout})
+

@@ -6,9 +6,12 @@
 - ``replication``: what a replica logs in to its master with (``masteruser``): PSYNC,
   REPLCONF and PING only.
 - ``admin``: Pacemaker's redis agent, the program's steps and operators: everything.
+- ``monitor``: with monitoring exporters, prometheus-redis-exporter: INFO, PING, SLOWLOG and
+  LATENCY reads, CLIENT SETNAME; not CONFIG, whose GET * would hand it requirepass and
+  masterauth (the exporter runs with -config-command - so it does not ask).
 - ``default``: off, so that a client without a user name gets nowhere.
 
-The admin and replication passwords are derived, like the host keys and the TLS material, from
+The admin, replication and monitor passwords are derived, like the host keys and the TLS material, from
 the stack's SSH private key (whose holder is root on the nodes anyway): nothing new to configure
 or store. redis.conf names the application's password only as a SHA-256 hash.
 """
@@ -25,6 +28,7 @@ from components.tls import client_options
 APPLICATION_USER = "app"
 REPLICATION_USER = "replication"
 ADMIN_USER = "admin"
+MONITOR_USER = "monitor"
 
 # The server's CLI as the admin user (scripts/redis_clients.sh writes both): over the network with
 # the node's TLS settings, for the steps and operators; over the unix socket, for the agent.
@@ -34,6 +38,8 @@ AGENT_CLI = "/usr/local/sbin/redis-ha-agent-cli"
 APPLICATION_RULES = "~* &* +@all -@admin -@dangerous"
 REPLICATION_RULES = "+psync +replconf +ping"
 ADMIN_RULES = "~* &* +@all"
+MONITOR_RULES = ("+info +ping +slowlog|get +slowlog|len +latency|latest +latency|histogram "
+                 "+client|setname +client|info")
 
 
 def derived_password(settings: Settings, user: str) -> str:
@@ -60,7 +66,13 @@ def acl_lines(settings: Settings) -> list[str]:
         f"user {APPLICATION_USER} on {_hashed(settings.redis_password)} {APPLICATION_RULES}",
         f"user {REPLICATION_USER} on {_hashed(replication_password(settings))} {REPLICATION_RULES}",
         f"user {ADMIN_USER} on {_hashed(admin_password(settings))} {ADMIN_RULES}",
+        *([f"user {MONITOR_USER} {monitor_acl(settings)}"] if settings.monitoring else []),
     ]
+
+
+def monitor_acl(settings: Settings) -> str:
+    """The monitor user's rules, as redis.conf's user directive and ACL SETUSER take them."""
+    return f"on {_hashed(derived_password(settings, MONITOR_USER))} {MONITOR_RULES}"
 
 
 def redis_options(settings: Settings, user: str = APPLICATION_USER,

@@ -109,6 +109,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("tlsRotation", "integer", 0, bounds=(0, 1000000)),
     KeySpec("clusterName", "string", "redis-ha"),
     KeySpec("clientNetworks", "array", []),
+    KeySpec("monitoring", "string", "exporters"),
+    KeySpec("monitoringNetworks", "array", []),
     KeySpec("packageMirror", "string", ""),
     KeySpec("packageMirrorInsecure", "boolean", False),
     KeySpec("startClusterAtBoot", "boolean", False),
@@ -138,6 +140,10 @@ NETWORK_MODES = ("nat", "route", "none")
 FENCING_MODES = ("xvm", "none")
 QUORUM_DEVICE_MODES = ("none", "hypervisor")
 TLS_MODES = ("on", "off")
+MONITORING_MODES = ("exporters", "none")
+# The Prometheus exporters on each node (monitoring exporters) and the ports they listen on:
+# the ports their Debian packages default to.
+EXPORTER_PORTS = {"hacluster": 9664, "redis": 9121, "node": 9100}
 # Redis's tls-auth-clients for each tlsClientAuth.
 TLS_CLIENT_AUTH = {"none": "no", "optional": "optional", "required": "yes"}
 
@@ -227,6 +233,10 @@ class Settings:
     """Raised by one, new keys and certificates for the nodes and the application (the CA stays)."""
     cluster_name: str
     client_networks: tuple[str, ...]
+    monitoring: bool
+    """monitoring exporters: the three exporters of EXPORTER_PORTS run on each node."""
+    monitoring_networks: tuple[str, ...]
+    """What may reach the exporters (monitoringNetworks; the cluster network when not set)."""
     package_mirror: str
     package_mirror_insecure: bool
     start_cluster_at_boot: bool
@@ -533,16 +543,16 @@ def _libvirt_name(reader: _Reader, key: str) -> str:
     return name
 
 
-def _client_networks(reader: _Reader, warnings: list[str]) -> tuple[str, ...]:
-    networks = reader.value("clientNetworks")
+def _networks(reader: _Reader, key: str, warnings: list[str], open_to_all: str) -> tuple[str, ...]:
+    """A list of IPv4 networks in CIDR form; ``open_to_all`` is the warning for 0.0.0.0/0."""
+    networks = reader.value(key)
     for cidr in networks:
         try:
             network = ipaddress.IPv4Network(cidr, strict=True)
         except ValueError as error:
-            raise ConfigError("clientNetworks", f"{cidr!r} is not an IPv4 network in CIDR form ({error})") from None
+            raise ConfigError(key, f"{cidr!r} is not an IPv4 network in CIDR form ({error})") from None
         if network.prefixlen == 0:
-            warnings.append(f"clientNetworks has {cidr}: Redis is open to every address that can route to the "
-                            "VIP and the nodes, guarded by its password alone")
+            warnings.append(f"{key} has {cidr}: {open_to_all}")
     return tuple(networks)
 
 
@@ -640,11 +650,19 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
     for server in nameservers:
         _address("nameservers", server)
 
-    client_networks = _client_networks(reader, warnings)
+    client_networks = _networks(reader, "clientNetworks", warnings, "Redis is open to every address that can route "
+                                "to the VIP and the nodes, guarded by its password alone")
+    monitoring = _choice(reader, "monitoring", MONITORING_MODES) == "exporters"
+    monitoring_networks = _networks(reader, "monitoringNetworks", warnings, "the exporters' metrics are open to "
+                                    "every address that can route to the nodes")
 
     redis_port = _integer(reader, "redisPort")
     if redis_port in RESERVED_PORTS:
         raise ConfigError("redisPort", f"{redis_port} is used by {RESERVED_PORTS[redis_port]} on the nodes")
+    exporters_on = {port: name for name, port in EXPORTER_PORTS.items()}
+    if monitoring and redis_port in exporters_on:
+        raise ConfigError("redisPort", f"{redis_port} is the {exporters_on[redis_port]} exporter's port "
+                                       "(monitoring exporters); choose another port or set monitoring to none")
 
     ssh_user = str(reader.value("sshUser"))
     if not _USERNAME.match(ssh_user) or ssh_user in ("root", "hacluster", "redis"):
@@ -718,7 +736,9 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         tls_client_auth=tls_client_auth,
         tls_rotation=_integer(reader, "tlsRotation"),
         cluster_name=cluster_name,
-        client_networks=tuple(client_networks),
+        client_networks=client_networks,
+        monitoring=monitoring,
+        monitoring_networks=monitoring_networks or (str(network),),
         package_mirror=package_mirror,
         package_mirror_insecure=bool(reader.value("packageMirrorInsecure")),
         start_cluster_at_boot=bool(reader.value("startClusterAtBoot")),

@@ -42,6 +42,18 @@ except OSError as error:
     print(f"refused: {error}")
 """
 
+# Runs inside the outsider namespace: the status line of GET /metrics, or "refused: ...".
+HTTP_GET = """
+import socket, sys
+host, port, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    with socket.create_connection((host, port), timeout=5, source_address=(source, 0)) as s:
+        s.sendall(b"GET /metrics HTTP/1.0\\r\\n\\r\\n")
+        print(s.recv(256).decode(errors="replace").splitlines()[0])
+except OSError as error:
+    print(f"refused: {error}")
+"""
+
 
 def _in(namespace: str, *command: str) -> None:
     subprocess.run(["ip", "netns", "exec", namespace, *command], check=True, capture_output=True, text=True)
@@ -114,3 +126,9 @@ class Outsider:
         return subprocess.run(
             ["ip", "netns", "exec", OUTSIDER_NAMESPACE, "python3", "-c", PING, host, str(port), source, user],
             input=f"{password}\n{ca_certificate}", capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+    def http_status(self, host: str, port: int, source: str) -> str:
+        """The status line of GET /metrics from `source`, or "refused: ..." when no connection was made."""
+        return subprocess.run(
+            ["ip", "netns", "exec", OUTSIDER_NAMESPACE, "python3", "-c", HTTP_GET, host, str(port), source],
+            capture_output=True, text=True, check=True, timeout=60).stdout.strip()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the cluster packages and the Redis-protocol server with the distribution's package
 # manager (apt on Debian-family, dnf with the HighAvailability repository on RHEL-family).
-# Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false) SERVER(redis|valkey)
-#        install_packages.sh --list debian|rhel SERVER [CODENAME]   (prints the package names; the
-#        lab's mirror is built from this list, so it lives in one place)
+# Usage: install_packages.sh MIRROR_URL|"" INSECURE(true|false) SERVER(redis|valkey) MONITORING(exporters|none)
+#        install_packages.sh --list debian|rhel SERVER [CODENAME]   (prints the package names,
+#        the exporters' included; the lab's mirror is built from this list, so it lives in one place)
+# The exporters (monitoring exporters) are removed by monitoring_remove.sh, not here.
 # MIRROR_URL, when set, is the only package source used (hosts without internet).
 set -euo pipefail
 
@@ -21,6 +22,8 @@ debian_fence_agents() {
 }
 rhel_packages=(pcs pacemaker corosync corosync-qdevice fence-agents-all fence-virt resource-agents firewalld python3
                perl-interpreter)
+# Debian's Prometheus exporters; RHEL-family repositories have no counterparts of the first two.
+monitoring_packages=(prometheus-hacluster-exporter prometheus-redis-exporter prometheus-node-exporter)
 declare -A server_packages=([debian:redis]="redis-server redis-tools" [debian:valkey]="valkey-server valkey-tools"
                             [rhel:redis]="redis" [rhel:valkey]="valkey")
 
@@ -29,12 +32,16 @@ if [[ "$1" == "--list" ]]; then
   printf '%s\n' "${!packages_var}"
   read -r -a extra <<<"${server_packages[$2:$3]}"
   printf '%s\n' "${extra[@]}"
-  [[ "$2" == debian ]] && debian_fence_agents "${4:?--list debian needs the release codename}"
+  if [[ "$2" == debian ]]; then
+    printf '%s\n' "${monitoring_packages[@]}"
+    debian_fence_agents "${4:?--list debian needs the release codename}"
+  fi
   exit 0
 fi
 mirror="$1"
 insecure="$2"
 server="$3"
+monitoring="$4"
 
 # shellcheck source=/dev/null
 . /etc/os-release
@@ -50,6 +57,7 @@ install_debian() {
   local packages=("${debian_packages[@]}") extra
   read -r -a extra <<<"${server_packages[debian:$server]}"
   packages+=("${extra[@]}" "$(debian_fence_agents "${VERSION_CODENAME:?no VERSION_CODENAME in os-release}")")
+  [[ "$monitoring" == exporters ]] && packages+=("${monitoring_packages[@]}")
   local missing=()
   local package
   for package in "${packages[@]}"; do
@@ -96,6 +104,11 @@ install_rhel() {
   local packages=("${rhel_packages[@]}") extra
   read -r -a extra <<<"${server_packages[rhel:$server]}"
   packages+=("${extra[@]}")
+  if [[ "$monitoring" == exporters ]]; then
+    echo "error: monitoring exporters installs ${monitoring_packages[*]}, which RHEL-family repositories do" \
+         "not ship; set monitoring to none" >&2
+    exit 1
+  fi
   if rpm -q "${packages[@]}" >/dev/null 2>&1; then
     echo "no change: all ${#packages[@]} packages already installed"
     return
@@ -123,6 +136,8 @@ install_rhel() {
 }
 
 [[ -n "${server_packages[debian:$server]:-}" ]] || { echo "error: unknown server '$server' (redis or valkey)" >&2; exit 1; }
+[[ "$monitoring" == exporters || "$monitoring" == none ]] \
+  || { echo "error: unknown monitoring '$monitoring' (exporters or none)" >&2; exit 1; }
 case "$family" in
   debian) install_debian ;;
   rhel) install_rhel ;;

@@ -24,6 +24,7 @@ from drill.target import Target
 from lab import guests
 from lab.outsider import ALLOWED_NETWORK
 from lab.stack import LabStack
+from monitoring.status import ClusterStatus, read
 
 STACK = "e2e"
 PS_SAMPLES = "/root/e2e-ps-samples"
@@ -196,3 +197,33 @@ def target(cluster: Deployment) -> Target:
     target = Target(cluster.settings, guests.SSH_KEY)
     target.wait_healthy(HEALTHY_TIMEOUT_S)
     return target
+
+
+def scrape_targets(cluster: Deployment) -> dict[str, dict[str, str]]:
+    """The stack's scrapeTargets output: per node, per exporter, host:port."""
+    targets: dict[str, dict[str, str]] = cluster.stack.outputs()["scrapeTargets"]
+    return targets
+
+
+class MetricsWatch:
+    """Reads the cluster's state from its exporters (monitoring.status) once a second in the
+    background while the block runs: what the exporters showed, and when."""
+
+    def __init__(self, targets: dict[str, dict[str, str]]) -> None:
+        self.targets = targets
+        self.seen: list[tuple[float, ClusterStatus]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.seen.append((time.monotonic(), read(self.targets)))
+            self._stop.wait(1)
+
+    def __enter__(self) -> MetricsWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)

@@ -18,7 +18,8 @@ from drill.faults import FAULTS
 from drill.target import Target
 from drill.writer import ACKNOWLEDGED, Writer, lost
 from lab import guests
-from tests.e2e.conftest import Deployment
+from monitoring.status import read, render
+from tests.e2e.conftest import Deployment, MetricsWatch, scrape_targets
 
 
 def crm_status(cluster: Deployment) -> ET.Element:
@@ -153,7 +154,8 @@ def roles_by_node(cluster: Deployment) -> dict[str, str]:
 def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
-    with Writer(settings.vip, settings.redis_port, redis_options(settings), f"e2e:crash:{time.time()}") as writer:
+    with MetricsWatch(scrape_targets(cluster)) as metrics, \
+            Writer(settings.vip, settings.redis_port, redis_options(settings), f"e2e:crash:{time.time()}") as writer:
         time.sleep(3)
         cluster.ssh(master, f"sudo pkill -9 -x {settings.server.process}")
         # Taken once pkill has returned: any write acknowledged later was served by a
@@ -178,6 +180,25 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployme
     while sorted(roles_by_node(cluster).values()) != ["Promoted", "Unpromoted"] and time.monotonic() < deadline:
         time.sleep(3)
     assert sorted(roles_by_node(cluster).values()) == ["Promoted", "Unpromoted"]
+
+    # The exporters showed it: the crashed master's Redis not master, Pacemaker promoting the other.
+    views = [(when - crashed_at, status.master, [node.name for node in status.nodes if node.promoted_by_pacemaker])
+             for when, status in metrics.seen]
+    print(f"e2e: the exporters through the crash (s after it, Redis master, Pacemaker's promoted): "
+          f"{[view for index, view in enumerate(views) if index == 0 or view[1:] != views[index - 1][1:]]}")
+    assert views[0][1:] == (master.name, [master.name])
+    assert any(when > 0 and redis_master != master.name for when, redis_master, _ in views)
+    other = next(node.name for node in settings.nodes if node != master)
+    assert views[-1][1:] == (other, [other])
+    deadline = time.monotonic() + 300
+    after = read(scrape_targets(cluster))
+    while not (after.master == other and after.nodes[settings.nodes.index(master)].master_link_up) \
+            and time.monotonic() < deadline:
+        time.sleep(2)
+        after = read(scrape_targets(cluster))
+    print(f"e2e: the exporters once the crashed node is back:\n{render(after)}")
+    assert after.master == other
+    assert after.nodes[settings.nodes.index(master)].master_link_up is True
 
 
 @pytest.mark.matrix

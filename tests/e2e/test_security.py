@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from components.host_keys import host_key_of
+from components.monitoring import monitor_password
 from components.redis_users import APPLICATION_USER, admin_password, replication_password
 from components.tls import client_options, tls_material
 from lab import guests
@@ -38,7 +39,8 @@ def secret_values(cluster: Deployment) -> list[str]:
     """The secrets that reach the nodes."""
     settings = cluster.settings
     return [settings.hacluster_password, settings.redis_password, settings.fence_key, *host_key_lines(cluster),
-            *tls_key_lines(cluster), admin_password(settings), replication_password(settings)]
+            *tls_key_lines(cluster), admin_password(settings), replication_password(settings),
+            monitor_password(settings)]
 
 
 def secrets_of(cluster: Deployment) -> str:

@@ -5,7 +5,10 @@ to check, and a readiness check reports ready only when what it checks holds."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import stat
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +22,7 @@ from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
 from components.redis_conf import render_redis_conf
 from components.settings import Settings
 from tests.unit.conftest import HACLUSTER_PASSWORD, REDIS_PASSWORD
-from tests.unit.sandbox import Node
+from tests.unit.sandbox import Node, Ran
 
 
 @pytest.fixture
@@ -114,7 +117,7 @@ def test_a_new_redis_password_under_a_running_server_says_how_it_takes_effect(no
     assert ran.report == "changed: wrote /etc/redis/redis.conf"
 
 
-# -- firewall_cluster.sh / firewall_redis.sh --------------------------------------------------
+# -- firewall_cluster.sh / firewall_ports.sh --------------------------------------------------
 
 def rich_rules(node: Node, layer: str = "permanent") -> list[str]:
     import json
@@ -136,22 +139,40 @@ def test_cluster_firewall_opens_ssh_ha_and_fence_replies_from_the_hypervisor_onl
 
 def test_redis_port_opens_to_exactly_the_listed_networks_and_closes_to_the_rest(node: Node) -> None:
     node.set("systemd/active/firewalld")
-    first = node.run("firewall_redis.sh", 6379, "192.168.150.0/24", "10.20.0.0/16")
+    first = node.run("firewall_ports.sh", "Redis", 6379, "192.168.150.0/24", "10.20.0.0/16")
     assert first.report.startswith("changed:") and first.returncode == 0, first.stderr
     assert rich_rules(node) == [
         'rule family="ipv4" source address="10.20.0.0/16" port port="6379" protocol="tcp" accept',
         'rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept']
     assert rich_rules(node, "runtime") == rich_rules(node)
-    assert node.run("firewall_redis.sh", 6379, "192.168.150.0/24", "10.20.0.0/16").report == (
+    assert node.run("firewall_ports.sh", "Redis", 6379, "192.168.150.0/24", "10.20.0.0/16").report == (
         "no change: Redis port 6379 open to 192.168.150.0/24 10.20.0.0/16 only")
     # A network no longer listed is closed.
-    third = node.run("firewall_redis.sh", 6379, "192.168.150.0/24")
+    third = node.run("firewall_ports.sh", "Redis", 6379, "192.168.150.0/24")
     assert "closed: " in third.stdout and "10.20.0.0/16" in third.stdout
     assert rich_rules(node) == ['rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept']
 
 
+def test_exporter_ports_open_together_and_close_to_every_network_when_none_is_listed(node: Node) -> None:
+    node.set("systemd/active/firewalld")
+    node.run("firewall_ports.sh", "Redis", 6379, "192.168.150.0/24")
+    first = node.run("firewall_ports.sh", "exporter", "9664,9121,9100", "10.9.0.0/16")
+    assert first.returncode == 0, first.stderr
+    assert [rule for rule in rich_rules(node) if "10.9.0.0/16" in rule] == [
+        f'rule family="ipv4" source address="10.9.0.0/16" port port="{port}" protocol="tcp" accept'
+        for port in (9100, 9121, 9664)]
+    assert node.run("firewall_ports.sh", "exporter", "9664,9121,9100", "10.9.0.0/16").report == (
+        "no change: exporter port 9664 9121 9100 open to 10.9.0.0/16 only")
+    closed = node.run("firewall_ports.sh", "exporter", "9664,9121,9100")
+    assert closed.stdout.count("closed: ") == 3, closed.stdout
+    # Redis's rule is not the exporters' to close.
+    assert rich_rules(node) == ['rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept']
+    assert node.run("firewall_ports.sh", "exporter", "9664,9121,9100").report == (
+        "no change: exporter port 9664 9121 9100 open to no network")
+
+
 def test_redis_firewall_fails_when_firewalld_is_down(node: Node) -> None:
-    ran = node.run("firewall_redis.sh", 6379, "192.168.150.0/24")
+    ran = node.run("firewall_ports.sh", "Redis", 6379, "192.168.150.0/24")
     assert ran.returncode != 0 and "FirewallD is not running" in ran.stderr
 
 
@@ -670,7 +691,7 @@ DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookwor
 def test_installs_only_what_is_missing_from_the_mirror_it_is_given(node: Node) -> None:
     node.write("/etc/os-release", DEBIAN)
     node.set("apt/missing", "fence-virt\nredis-server\n")
-    first = node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true", "redis")
+    first = node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true", "redis", "none")
     assert first.report == "changed: installed fence-virt redis-server", first.stderr
     installs = [call for call in node.calls("apt-get") if "install" in call]
     assert installs[-1][-4:] == ["-y", "--no-install-recommends", "fence-virt", "redis-server"]
@@ -678,7 +699,7 @@ def test_installs_only_what_is_missing_from_the_mirror_it_is_given(node: Node) -
     assert node.upper("/etc/apt/redis-ha-mirror.list").read_text() == (
         "deb [trusted=yes] http://192.168.150.1:8080/debian bookworm main\n")
     assert "Dir::Etc::sourceparts=-" in installs[-1]
-    assert node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true", "redis").report.startswith(
+    assert node.run("install_packages.sh", "http://192.168.150.1:8080/debian", "true", "redis", "none").report.startswith(
         "no change: all 17 packages already installed")
 
 
@@ -686,7 +707,7 @@ def test_a_package_apt_removes_to_make_room_is_named(node: Node) -> None:
     node.write("/etc/os-release", DEBIAN.replace("12 (bookworm)", "13 (trixie)").replace("bookworm", "trixie"))
     node.set("apt/missing", "firewalld\n")
     node.set("apt/conflicting", "cloud-init\n")
-    ran = node.run("install_packages.sh", "", "false", "redis")
+    ran = node.run("install_packages.sh", "", "false", "redis", "none")
     assert ran.report == "changed: installed firewalld; removed cloud-init, which conflicts with them", ran.stderr
     # Debian 13 needs only the fence agents' common files beside fence-virt.
     checked = {call[-1] for call in node.calls("dpkg-query")}
@@ -697,7 +718,7 @@ def test_names_every_package_the_source_lacks_before_installing_anything(node: N
     node.write("/etc/os-release", DEBIAN)
     node.set("apt/missing", "fence-virt\nredis-server\npcs\n")
     node.set("apt/unavailable", "fence-virt\npcs\n")
-    ran = node.run("install_packages.sh", "", "false", "redis")
+    ran = node.run("install_packages.sh", "", "false", "redis", "none")
     assert ran.returncode == 1
     assert "not available from the apt sources configured on the node for bookworm: pcs fence-virt;" in ran.stderr
     assert "packageMirror" in ran.stderr
@@ -706,5 +727,122 @@ def test_names_every_package_the_source_lacks_before_installing_anything(node: N
 
 def test_refuses_a_distribution_it_does_not_know(node: Node) -> None:
     node.write("/etc/os-release", 'ID=alpine\n')
-    ran = node.run("install_packages.sh", "", "false", "redis")
+    ran = node.run("install_packages.sh", "", "false", "redis", "none")
     assert ran.returncode == 1 and "unsupported distribution 'alpine'" in ran.stderr
+
+
+# -- monitoring.sh / monitoring_remove.sh --------------------------------------------------
+
+EXPORTER_UNITS = ("ha_cluster_exporter", "prometheus-redis-exporter", "prometheus-node-exporter")
+PASSWORD_FILE = "/etc/redis-ha/redis-exporter-password.json"
+
+
+@pytest.fixture
+def exporters() -> Iterator[list[int]]:
+    """Three stand-in exporters on loopback answering /metrics; their ports."""
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+            self.wfile.write(b"up 1\n")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics) for _ in range(3)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [server.server_address[1] for server in servers]
+    for server in servers:
+        server.shutdown()
+
+
+def run_monitoring(node: Node, ports: list[int], *tls: str, wait: int = 5) -> Ran:
+    return node.run("monitoring.sh", "127.0.0.1", *ports, "rediss://127.0.0.1:6379", PASSWORD_FILE,
+                    "on #0123 +info", "/usr/local/sbin/redis-ha-agent-cli", "/run/redis/redis.sock",
+                    "/etc/redis/redis.conf", wait, *tls, stdin='{"rediss://127.0.0.1:6379": "s3cret"}\n')
+
+
+def with_prometheus_user(node: Node) -> None:
+    node.write("/etc/group", Path("/etc/group").read_text() + "prometheus:x:998:\n")
+
+
+def test_exporters_listen_on_the_address_given_read_the_password_from_a_file_and_start_once(
+        node: Node, exporters: list[int]) -> None:
+    with_prometheus_user(node)
+    hacluster, redis, host = exporters
+    first = run_monitoring(node, exporters, "/etc/redis-ha/tls/ca.crt")
+    assert first.returncode == 0 and first.report.startswith("changed: "), first.stderr
+    assert node.upper("/etc/sysconfig/prometheus-ha_cluster_exporter").read_text().endswith(
+        f'ARGS="--web.listen-address=127.0.0.1:{hacluster}"\n')
+    assert node.upper("/etc/default/prometheus-node-exporter").read_text().endswith(
+        f'ARGS="--web.listen-address=127.0.0.1:{host}"\n')
+    # The password only in the file (the exporter's user's group may read it), never in ARGS.
+    assert node.upper("/etc/default/prometheus-redis-exporter").read_text().endswith(
+        f'ARGS="-web.listen-address=127.0.0.1:{redis} -redis.addr=rediss://127.0.0.1:6379 -redis.user=monitor '
+        f'-redis.password-file={PASSWORD_FILE} -config-command=- -tls-ca-cert-file=/etc/redis-ha/tls/ca.crt"\n')
+    password = node.upper(PASSWORD_FILE)
+    assert json.loads(password.read_text()) == {"rediss://127.0.0.1:6379": "s3cret"}
+    assert mode(password) == "0o640" and password.group() == "prometheus"
+    assert {unit for call in node.calls("systemctl") if call[1] == "restart" for unit in call[2:]} == set(EXPORTER_UNITS)
+    node.forget_calls()
+    second = run_monitoring(node, exporters, "/etc/redis-ha/tls/ca.crt")
+    assert second.report == (f"no change: exporters on 127.0.0.1:{hacluster} (hacluster), :{redis} (redis), "
+                             f":{host} (node)"), second.stderr
+    assert not [call for call in node.calls("systemctl") if call[1] in ("restart", "daemon-reload")]
+    # A client certificate (tlsClientAuth): only the redis exporter changes, and joins the key's group.
+    third = run_monitoring(node, exporters, "/etc/redis-ha/tls/ca.crt", "/etc/redis-ha/tls/server.crt",
+                           "/etc/redis-ha/tls/server.key", "redis")
+    assert [call[2:] for call in node.calls("systemctl") if call[1] == "restart"] == [["prometheus-redis-exporter"]]
+    assert "SupplementaryGroups=redis" in node.upper(
+        "/etc/systemd/system/prometheus-redis-exporter.service.d/redis-ha.conf").read_text(), third.stderr
+
+
+def test_an_exporter_answering_with_an_error_counts_as_up(node: Node, exporters: list[int]) -> None:
+    """Before the cluster is formed the hacluster exporter's tools fail, and it may say so with a 500."""
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(500)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    failing = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=failing.serve_forever, daemon=True).start()
+    try:
+        with_prometheus_user(node)
+        ran = run_monitoring(node, [failing.server_address[1], *exporters[1:]], wait=2)
+        assert ran.returncode == 0, ran.stderr
+    finally:
+        failing.shutdown()
+
+
+def test_an_exporter_that_never_answers_is_named(node: Node, exporters: list[int]) -> None:
+    with_prometheus_user(node)
+    ran = run_monitoring(node, [exporters[0], 9, exporters[2]], wait=2)
+    assert ran.returncode == 1
+    assert "error: no metrics on http://127.0.0.1:9/metrics after 2s" in ran.stderr
+
+
+def test_removing_monitoring_purges_the_exporters_and_their_password(node: Node, exporters: list[int]) -> None:
+    with_prometheus_user(node)
+    run_monitoring(node, exporters)
+    removed = node.run("monitoring_remove.sh", PASSWORD_FILE, "/usr/local/sbin/redis-ha-agent-cli",
+                       "/run/redis/redis.sock", "/etc/redis/redis.conf")
+    assert removed.report.startswith("changed: purged prometheus-hacluster-exporter prometheus-redis-exporter "
+                                     "prometheus-node-exporter removed " + PASSWORD_FILE), removed.stderr
+    assert not node.exists(PASSWORD_FILE)
+    assert node.run("monitoring_remove.sh", PASSWORD_FILE, "/usr/local/sbin/redis-ha-agent-cli",
+                    "/run/redis/redis.sock", "/etc/redis/redis.conf").report == "no change: no exporters on this node"
+
+
+def test_installs_the_exporters_with_monitoring_and_refuses_them_on_rhel(node: Node) -> None:
+    node.write("/etc/os-release", DEBIAN)
+    node.set("apt/missing", "prometheus-redis-exporter\n")
+    assert node.run("install_packages.sh", "", "false", "redis", "none").report.startswith("no change: ")
+    ran = node.run("install_packages.sh", "", "false", "redis", "exporters")
+    assert ran.report == "changed: installed prometheus-redis-exporter", ran.stderr
+    node.write("/etc/os-release", 'ID="rocky"\nID_LIKE="rhel centos fedora"\n')
+    refused = node.run("install_packages.sh", "", "false", "redis", "exporters")
+    assert refused.returncode == 1
+    assert "set monitoring to none" in refused.stderr and "prometheus-hacluster-exporter" in refused.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import runpy
@@ -13,6 +14,7 @@ import yaml
 
 from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
+from components.monitoring import monitor_password
 from components.redis_users import admin_password, replication_password
 from components.settings import Settings
 from components.tls import tls_material
@@ -168,9 +170,9 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
     # Per node: wait, install, firewall, hacluster, fence key, prepare, tls, redis config, redis
-    # firewall, data volume, membership, auth, boot (13 x 2); once: setup, properties,
-    # resources, check.
-    assert len(commands) == 30
+    # firewall, monitoring firewall, monitoring, data volume, membership, auth, boot (15 x 2);
+    # once: setup, properties, resources, check.
+    assert len(commands) == 34
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
@@ -180,7 +182,7 @@ def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Prog
 
 def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program, settings: Settings) -> None:
     # Besides the configured secrets, what the program derives from the SSH key.
-    derived = [admin_password(settings), replication_password(settings),
+    derived = [admin_password(settings), replication_password(settings), monitor_password(settings),
                *(own.key.splitlines()[1] for own in tls_material(settings).nodes.values())]
     for name, args in program.resources.items():
         for key, value in args.inputs.items():
@@ -199,6 +201,48 @@ def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program, setti
         # The whole connection becomes secret because it carries the private key.
         assert secret(args.inputs["connection"])["privateKey"] == PRIVATE_KEY
 
+
+
+def test_exporters_listen_on_each_node_open_to_the_cluster_network_and_are_listed_for_prometheus(
+        program: Program, settings: Settings) -> None:
+    commands = program.of_type("command:remote:Command")
+    for node in settings.nodes:
+        exporters = commands[f"{node.name}-monitoring"].inputs
+        assert exporters["create"].endswith(
+            f"{node.ip} 9664 9121 9100 rediss://{node.ip}:6379 /etc/redis-ha/redis-exporter-password.json "
+            f"'on #{hashlib.sha256(monitor_password(settings).encode()).hexdigest()} +info +ping +slowlog|get "
+            "+slowlog|len +latency|latest +latency|histogram +client|setname +client|info' "
+            "/usr/local/sbin/redis-ha-agent-cli /run/redis/redis.sock /etc/redis/redis.conf 900 "
+            "/etc/redis-ha/tls/ca.crt")
+        assert json.loads(secret(exporters["stdin"])) == {f"rediss://{node.ip}:6379": monitor_password(settings)}
+        assert "monitoring_remove.sh" in exporters["delete"]
+        assert program.depends(f"{node.name}-monitoring", f"{node.name}-redis-config")
+        firewall = commands[f"{node.name}-monitoring-firewall"].inputs
+        assert firewall["create"].endswith(" exporter 9664,9121,9100 192.168.150.0/24")
+        assert firewall["delete"].endswith(" exporter 9664,9121,9100")
+        assert program.depends(f"{node.name}-monitoring-firewall", f"{node.name}-firewall")
+        assert commands[f"{node.name}-install"].inputs["create"].endswith(" redis exporters")
+    redis_conf = secret(commands["redis-1-redis-config"].inputs["stdin"])
+    assert "\nuser monitor on #" in redis_conf
+    targets = program.exports["scrapeTargets"]
+    assert targets == {"redis-1": {"hacluster": "192.168.150.11:9664", "redis": "192.168.150.11:9121",
+                                   "node": "192.168.150.11:9100"},
+                       "redis-2": {"hacluster": "192.168.150.12:9664", "redis": "192.168.150.12:9121",
+                                   "node": "192.168.150.12:9100"}}
+    groups = json.loads(program.exports["prometheusFileSd"])
+    assert len(groups) == 6
+    assert {"targets": ["192.168.150.12:9121"],
+            "labels": {"cluster": "redis-ha", "cluster_node": "redis-2", "exporter": "redis"}} in groups
+
+
+def test_monitoring_none_installs_and_opens_nothing_for_it(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    program = run_program({**config, "monitoring": "none"}, monkeypatch)
+    commands = program.of_type("command:remote:Command")
+    assert not [name for name in commands if "monitoring" in name]
+    assert commands["redis-1-install"].inputs["create"].endswith(" redis none")
+    assert "user monitor" not in secret(commands["redis-1-redis-config"].inputs["stdin"])
+    assert program.exports["scrapeTargets"] == {}
 
 
 def test_outputs_exist_and_the_url_is_secret(program: Program) -> None:

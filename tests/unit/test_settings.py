@@ -102,6 +102,9 @@ BAD = [
     ({"nameservers": json.dumps(["dns.example"])}, "nameservers", "not an IPv4 address"),
     ({"clientNetworks": json.dumps(["10.0.0.0/33"])}, "clientNetworks", "not an IPv4 network"),
     ({"clientNetworks": json.dumps(["10.1.2.3/8"])}, "clientNetworks", "has host bits set"),
+    ({"monitoringNetworks": json.dumps(["10.1.2.3/8"])}, "monitoringNetworks", "has host bits set"),
+    ({"monitoring": "prometheus"}, "monitoring", "exporters"),
+    ({"redisPort": "9121"}, "redisPort", "the redis exporter's port (monitoring exporters)"),
     ({"libvirtUri": 'qemu:///system"; } listeners { x { y = "'}, "libvirtUri", "not a libvirt URI"),
     ({"libvirtUri": "qemu:///system; reboot"}, "libvirtUri", "not a libvirt URI"),
     ({"libvirtUri": "/var/run/libvirt/libvirt-sock"}, "libvirtUri", "not a libvirt URI"),
@@ -214,6 +217,16 @@ def test_redis_open_to_everyone_is_allowed_but_warned_about(load: Callable[..., 
     settings = load(clientNetworks=json.dumps(["0.0.0.0/0"]))
     assert settings.client_networks == ("0.0.0.0/0",)
     assert len(settings.warnings) == 1 and "open to every address" in settings.warnings[0]
+
+
+def test_exporters_default_to_the_cluster_network_and_leave_their_ports_free_without_monitoring(
+        load: Callable[..., Settings]) -> None:
+    settings = load()
+    assert settings.monitoring and settings.monitoring_networks == ("192.168.150.0/24",)
+    assert load(monitoringNetworks=json.dumps(["10.9.0.0/16"])).monitoring_networks == ("10.9.0.0/16",)
+    assert load(monitoring="none", redisPort="9121").redis_port == 9121
+    open_to_all = load(monitoringNetworks=json.dumps(["0.0.0.0/0"]))
+    assert len(open_to_all.warnings) == 1 and open_to_all.warnings[0].startswith("monitoringNetworks has 0.0.0.0/0")
 
 
 def test_gateway_may_differ_on_an_existing_network(load: Callable[..., Settings]) -> None:
