@@ -35,22 +35,21 @@ def node(tmp_path: Path) -> Iterator[Node]:
     node.end()
 
 
-def handshake(settings: Settings, server_name: str, server: str, client_certificate: bool = False) -> str:
+def handshake(settings: Settings, server_name: str, server: str, folder: Path, client_certificate: bool = False) -> str:
     """A TLS handshake over a socket pair (no network): the server presents ``server``'s
     certificate, the client checks it against the stack's CA and ``server_name`` as redis-py
-    does. Returns the client certificate's subject the server saw ("" without one)."""
+    does (the key files in ``folder``). Returns the client certificate's subject the server saw
+    ("" without one)."""
     material = tls_material(settings)
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with_files = Path(__file__).parent / "__pycache__"
-    with_files.mkdir(exist_ok=True)
-    chain = with_files / f"tls-{server}.pem"
+    chain = folder / f"tls-{server}.pem"
     chain.write_text(material.nodes[server].key + material.nodes[server].certificate)
     server_side.load_cert_chain(chain)
     server_side.load_verify_locations(cadata=material.ca_certificate)
     server_side.verify_mode = ssl.CERT_OPTIONAL
     client_side = ssl.create_default_context(cadata=material.ca_certificate)
     if client_certificate:
-        application = with_files / "tls-application.pem"
+        application = folder / "tls-application.pem"
         application.write_text(material.application.key + material.application.certificate)
         client_side.load_cert_chain(application)
     ours, theirs = socket.socketpair()
@@ -75,17 +74,17 @@ def handshake(settings: Settings, server_name: str, server: str, client_certific
     return seen[0]
 
 
-def test_clients_verify_each_node_and_the_vip_against_the_ca(settings: Settings) -> None:
+def test_clients_verify_each_node_and_the_vip_against_the_ca(settings: Settings, tmp_path: Path) -> None:
     for node in settings.nodes:
         for name in (node.ip, settings.vip, node.name):
-            assert handshake(settings, name, node.name) == ""
+            assert handshake(settings, name, node.name, tmp_path) == ""
     # The application's certificate is one the servers accept.
-    assert handshake(settings, settings.vip, "redis-1", client_certificate=True) == "application"
+    assert handshake(settings, settings.vip, "redis-1", tmp_path, client_certificate=True) == "application"
 
 
-def test_a_name_the_certificate_does_not_cover_is_refused(settings: Settings) -> None:
+def test_a_name_the_certificate_does_not_cover_is_refused(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(ssl.SSLCertVerificationError, match="IP address mismatch"):
-        handshake(settings, settings.nodes[1].ip, "redis-1")
+        handshake(settings, settings.nodes[1].ip, "redis-1", tmp_path)
 
 
 def test_another_stacks_ca_is_not_trusted(settings: Settings) -> None:
@@ -229,14 +228,14 @@ def test_rotated_certificates_reach_the_running_server_without_a_restart(node: N
     assert "error: the running server did not load the new certificates: ERR Unable to update" in ran.stderr
 
 
-def test_a_rotation_changes_the_nodes_and_the_applications_keys_not_the_ca(settings: Settings) -> None:
+def test_a_rotation_changes_the_nodes_and_the_applications_keys_not_the_ca(settings: Settings, tmp_path: Path) -> None:
     before, after = tls_material(settings), tls_material(dataclasses.replace(settings, tls_rotation=1))
     assert after.ca_certificate == before.ca_certificate
     for name in before.nodes:
         assert after.nodes[name].key != before.nodes[name].key
         assert after.nodes[name].certificate != before.nodes[name].certificate
     assert after.application.key != before.application.key
-    assert handshake(dataclasses.replace(settings, tls_rotation=1), settings.vip, "redis-2") == ""
+    assert handshake(dataclasses.replace(settings, tls_rotation=1), settings.vip, "redis-2", tmp_path) == ""
 
 
 def test_a_bundle_without_its_three_parts_is_refused(node: Node, settings: Settings) -> None:
