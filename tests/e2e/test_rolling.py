@@ -1,8 +1,8 @@
 """Day-2 changes through the real engine. A change that replaces both VMs: the preview shows the
 replica's VM replaced before the master's (in CI), and the rolling change itself under writes
-through the VIP (`make test-rolling`: its own target, it takes longer than CI allows): one node
+through the VIP (`make test-long`: its own target, it takes longer than CI allows): one node
 at a time, the write gap only the switchover's, no acknowledged write lost, a second up that
-changes nothing. And a VM stopped by hand (also `make test-rolling`): `pulumi refresh` shows
+changes nothing. And a VM stopped by hand (also `make test-long`): `pulumi refresh` shows
 it, the next up starts it and brings the node back without replacing anything."""
 
 from __future__ import annotations
