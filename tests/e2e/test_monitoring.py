@@ -10,6 +10,8 @@ import shlex
 import subprocess
 import time
 
+import pytest
+
 from components.redis_users import APPLICATION_USER
 from components.settings import EXPORTER_PORTS
 from components.tls import tls_material
@@ -112,3 +114,43 @@ def test_what_the_exporters_cost_on_a_node_scraped_every_15s(cluster: Deployment
                for exporter, unit in EXPORTER_UNITS.items()}
     print(f"e2e: exporters on {node.name}, scraped every 15 s for {elapsed:.0f}s: {figures}")
     assert all(rss > 0 for _, rss in after.values())
+
+
+@pytest.mark.long
+def test_monitoring_switched_off_purges_the_exporters_and_on_again_brings_them_back(
+        cluster: Deployment, target: Target) -> None:
+    """`pulumi up` with monitoring none, then exporters: only the exporters' steps run (and the
+    steps their settings feed), the packages, ports, password file and the monitor user go and
+    come back, and Redis keeps its master throughout."""
+    settings = cluster.settings
+    master = target.master()
+    targets = scrape_targets(cluster)
+    steps = {f"{node.name}-{role}" for node in settings.nodes for role in ("monitoring", "monitoring-firewall")}
+    check = ("dpkg-query -W -f='${Package} ${Status}\\n' prometheus-hacluster-exporter prometheus-redis-exporter "
+             "prometheus-node-exporter 2>/dev/null | grep -c 'ok installed' || true; "
+             "sudo test -e /etc/redis-ha/redis-exporter-password.json && echo password-file || echo no-password-file; "
+             "sudo firewall-cmd --list-rich-rules | grep -cE 'port=\"(9100|9121|9664)\"' || true")
+    try:
+        cluster.reconfigure(monitoring="none")
+        _, off = cluster.up("monitoring off")
+        print(f"e2e: monitoring off: {off}")
+        assert {name: change for name, change in off.items() if name in steps} == dict.fromkeys(steps, "delete")
+        assert "replace" not in off.values()
+        for node in settings.nodes:
+            assert cluster.ssh(node, check).split() == ["0", "no-password-file", "0"], node.name
+            users = target.redis(node.ip).acl_users()
+            assert "monitor" not in users, users
+        assert all(not any(answered for answered in node.answered.values()) for node in read(targets).nodes)
+        assert target.master() == master
+        assert cluster.stack.outputs()["scrapeTargets"] == {}
+    finally:
+        cluster.reconfigure(monitoring="exporters")
+        _, on = cluster.up("monitoring on again")
+    print(f"e2e: monitoring on again: {on}")
+    assert {name: change for name, change in on.items() if name in steps} == dict.fromkeys(steps, "create")
+    assert "replace" not in on.values()
+    for node in settings.nodes:
+        assert cluster.ssh(node, check).split() == ["3", "password-file", str(len(settings.monitoring_networks) * 3)]
+        assert "monitor" in target.redis(node.ip).acl_users()
+    status = read(scrape_targets(cluster))
+    assert status.master == master.name and all(all(node.answered.values()) for node in status.nodes)
