@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from drill.benchmark import compare, compare_tls
 from drill.faults import FAULTS, Fault
 from drill.plot import write_plots
 from drill.roles import RoleWatch
+from drill.stock import STOCK, comparison_table, critical_path_runs, schedule
+from drill.stock import compare as compare_configurations
 from drill.target import ROOT, Target
 from drill.writer import ACKNOWLEDGED, UNKNOWN, Writers, longest_gap, lost
 from lab.stack import LabStack
@@ -39,7 +43,8 @@ def progress(message: str) -> None:
     print(f"[drill {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_s: float) -> Trial:
+def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_s: float,
+              configuration: str = "ours") -> Trial:
     target.wait_healthy(HEALTHY_TIMEOUT_S)
     master = target.master()
     replica = target.other(master)
@@ -90,13 +95,48 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
         role_rounds=len(watch.rounds.rounds),
         double_master_rounds=len(watch.rounds.double_masters()),
         master_after=master_after,
+        agent_runs=critical_path_runs(lines, fault_wall),
+        configuration=configuration,
     )
-    progress(f"{fault.name} #{number} on {hit.node.name}: master after {master_after or 'none'}, "
+    progress(f"{fault.name} #{number} ({configuration}) on {hit.node.name}: master after {master_after or 'none'}, "
              f"gap {trial.write_gap_s:.2f}s, acknowledged "
              f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, {watch.rounds.summary()}, "
-             f"steps {trial.steps}, "
+             f"steps {trial.steps}, agent runs to the VIP's start {trial.agent_runs}, "
              f"back to healthy in {trial.recovery_s:.0f}s {trial.note}")
     return trial
+
+
+def configure(stack: LabStack, target: Target, values: dict[str, str | None], label: str) -> Target:
+    """The stack's configuration changed through the program (`pulumi up`); the cluster as it is then."""
+    progress(f"pulumi up with the {label} configuration: {values}")
+    stack.set_values(values)
+    stack.up(on_output=lambda line: None)
+    configured = Target(stack.settings(), target.ssh_key)
+    configured.wait_healthy(HEALTHY_TIMEOUT_S)
+    return configured
+
+
+def stock_ratio(stack: LabStack, target: Target, faults: list[str], trials: int | None, writers: int,
+                interval_s: float, save: Callable[[list[Trial]], None]) -> list[Trial]:
+    """Each fault's trials alternating between our configuration and the recipe's stock one
+    (drill.stock.schedule), the stack switched through the program and left as it was found."""
+    ours: dict[str, str | None] = {key: stack.config().get(key) for key in STOCK}
+    done: list[Trial] = []
+    stock_now = False
+    try:
+        for name in faults:
+            count = trials or DEFAULT_TRIALS[name]
+            for number, stock in enumerate(schedule(count), start=1):
+                if stock != stock_now:
+                    target = configure(stack, target, dict(STOCK) if stock else ours, "stock" if stock else "our")
+                    stock_now = stock
+                progress(f"{name}: trial {number}/{2 * count} ({'stock' if stock else 'ours'})")
+                done.append(run_trial(target, FAULTS[name], number, writers, interval_s, "stock" if stock else "ours"))
+                save(done)
+    finally:
+        if stock_now:
+            configure(stack, target, ours, "our")
+    return done
 
 
 def main() -> None:
@@ -114,8 +154,14 @@ def main() -> None:
     parser.add_argument("--tls-ratio", action="store_true",
                         help="with --lab: also redis-benchmark through the VIP with TLS and without (the dev stack's "
                              "tls switched off and on again through the program; Redis restarts each time)")
+    parser.add_argument("--stock-ratio", action="store_true",
+                        help="with --lab: each fault's trials alternate between the dev stack's configuration and the "
+                             "recipe's stock settings (drill/stock.py, switched through the program), and the gaps "
+                             "are compared; --trials is per configuration")
     parser.add_argument("--out", type=Path, default=ROOT / "drill-results", help="results folder (a subfolder per run)")
     args = parser.parse_args()
+    if args.stock_ratio and not args.lab:
+        parser.error("--stock-ratio switches the lab's dev stack: it needs --lab")
     if args.tls_ratio and not (args.lab and args.benchmark_requests):
         parser.error("--tls-ratio switches the lab's dev stack: it needs --lab and --benchmark-requests above 0")
     unknown = [name for name in args.faults.split(",") if name not in FAULTS]
@@ -127,15 +173,31 @@ def main() -> None:
     folder.mkdir(parents=True)
     trials: list[Trial] = []
     started = time.monotonic()
-    for name in args.faults.split(","):
-        count = args.trials or DEFAULT_TRIALS[name]
-        for number in range(1, count + 1):
-            progress(f"{name}: trial {number}/{count}")
-            trials.append(run_trial(target, FAULTS[name], number, args.writers, args.interval_ms / 1000))
-            # Saved after every trial: a long drill that breaks halfway keeps what it measured.
-            (folder / "drill.json").write_text(json.dumps(as_json(trials, summarise(trials), {}), indent=1))
+
+    def save(done: list[Trial]) -> None:
+        # Saved after every trial: a long drill that breaks halfway keeps what it measured.
+        (folder / "drill.json").write_text(json.dumps(as_json(done, summarise(done), {}), indent=1))
+
+    if args.stock_ratio:
+        trials = stock_ratio(LabStack("dev"), target, args.faults.split(","), args.trials, args.writers,
+                             args.interval_ms / 1000, save)
+    else:
+        for name in args.faults.split(","):
+            count = args.trials or DEFAULT_TRIALS[name]
+            for number in range(1, count + 1):
+                progress(f"{name}: trial {number}/{count}")
+                trials.append(run_trial(target, FAULTS[name], number, args.writers, args.interval_ms / 1000))
+                save(trials)
     extra: dict[str, object] = {"duration_s": round(time.monotonic() - started), "writers": args.writers,
                                 "interval_ms": args.interval_ms}
+    if args.stock_ratio:
+        comparisons = compare_configurations([t for t in trials if t.configuration == "ours"],
+                                             [t for t in trials if t.configuration == "stock"])
+        extra["stock_ratio"] = {"stock": STOCK, "faults": [
+            {"fault": c.fault, "ours": asdict(c.ours), "stock": asdict(c.stock), "ratio_p50": c.ratio_p50,
+             "ratio_p95": c.ratio_p95} for c in comparisons]}
+        (folder / "stock-ratio.md").write_text(comparison_table(comparisons))
+        print(comparison_table(comparisons))
     if args.benchmark_requests:
         target.wait_healthy(HEALTHY_TIMEOUT_S)
         extra["benchmark"] = compare(target, args.benchmark_requests)

@@ -68,6 +68,10 @@ class Trial:
     """Rounds in which both nodes answered master: a split brain."""
     master_after: str = ""
     """The node whose Redis was master once writes flowed again ("" when none was)."""
+    agent_runs: int = 0
+    """Resource-agent runs from the fault to the VIP's start (drill.stock.critical_path_runs)."""
+    configuration: str = "ours"
+    """ours, or stock (the recipe's settings, drill.stock.STOCK) in a --stock-ratio drill."""
 
 
 BIN_S = 0.1
@@ -97,10 +101,15 @@ class Summary:
     steps_p50_s: dict[str, float] = field(default_factory=dict)
 
 
+def labelled(trial: Trial) -> str:
+    """The trial's fault, and its configuration when that is not ours (a --stock-ratio drill)."""
+    return trial.fault if trial.configuration == "ours" else f"{trial.fault} ({trial.configuration})"
+
+
 def summarise(trials: list[Trial]) -> list[Summary]:
     summaries = []
-    for fault in dict.fromkeys(trial.fault for trial in trials):
-        of_fault = [trial for trial in trials if trial.fault == fault]
+    for fault in dict.fromkeys(labelled(trial) for trial in trials):
+        of_fault = [trial for trial in trials if labelled(trial) == fault]
         gaps = [trial.write_gap_s for trial in of_fault]
         step_names = [name for name, _ in STEPS if any(name in trial.steps for trial in of_fault)]
         summaries.append(Summary(

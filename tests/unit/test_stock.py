@@ -1,0 +1,80 @@
+"""drill/stock.py: the stock configuration, the critical path's agent runs, the comparison."""
+
+from __future__ import annotations
+
+import math
+
+from components.settings import KEYS_BY_NAME, load_settings
+from drill.analysis import Trial, summarise
+from drill.stock import STOCK, compare, comparison_table, critical_path_runs, schedule
+
+# A Redis crash on redis-2 as pacemaker-controld logged it (the lab's journal, shortened).
+CRASH = [(t, f"pacemaker-controld[812]: notice: Result of {what}") for t, what in (
+    (99.0, "promote operation for redis on redis-2: ok"),  # before the fault
+    (105.2, "monitor operation for redis on redis-2: not running"),
+    (106.0, "stop operation for vip on redis-2: ok"),
+    (106.1, "notify operation for redis on redis-1: ok"),
+    (106.3, "notify operation for redis on redis-2: ok"),
+    (109.9, "demote operation for redis on redis-2: not running"),
+    (118.6, "notify operation for redis on redis-1: ok"),
+    (120.4, "notify operation for redis on redis-1: ok"),
+    (122.7, "stop operation for redis on redis-2: ok"),
+    (124.5, "notify operation for redis on redis-1: ok"),
+    (125.9, "notify operation for redis on redis-1: ok"),
+    (129.9, "promote operation for redis on redis-1: ok"),
+    (131.9, "notify operation for redis on redis-1: ok"),
+    (131.9, "notify operation for redis on redis-2: ok"),
+    (133.4, "start operation for vip on redis-1: ok"),
+    (140.0, "monitor operation for vip on redis-1: ok"),
+)]
+
+
+def test_the_crash_costs_twelve_runs_with_notifications_on_both_nodes_counted_once() -> None:
+    assert critical_path_runs(CRASH, 100.0) == 12
+    # The same notification twice on one node is two runs.
+    assert critical_path_runs([*CRASH[:3], (106.05, CRASH[3][1].replace("redis-1", "redis-2")), *CRASH[3:]], 100.0) == 13
+
+
+def test_no_vip_start_means_no_critical_path() -> None:
+    assert critical_path_runs(CRASH[:-2], 100.0) == 0
+
+
+def test_stock_is_a_valid_configuration_of_this_program_and_differs_from_ours() -> None:
+    defaults = {spec.name: spec.default for spec in KEYS_BY_NAME.values()}
+    assert set(STOCK) <= set(KEYS_BY_NAME)
+    assert [key for key in STOCK if str(defaults[key]) != STOCK[key]] == [
+        "redisPromotedMonitorIntervalSeconds", "redisUnpromotedMonitorIntervalSeconds", "monitorTimeoutSeconds",
+        "migrationThreshold", "failureTimeoutSeconds", "corosyncTokenMs", "priorityFencingDelaySeconds"]
+
+
+def test_stock_settings_load(config: dict[str, str]) -> None:
+    settings = load_settings({**config, **STOCK}.get)
+    assert settings.migration_threshold == 1000000 and settings.corosync_consensus_ms == 3600
+
+
+def test_trials_alternate_abba() -> None:
+    assert schedule(3) == [False, True, True, False, False, True]
+
+
+def trial(fault: str, gap: float, configuration: str, runs: int, lost: int = 0) -> Trial:
+    return Trial(fault=fault, number=1, node="redis-1", write_gap_s=gap, acknowledged=100, failed=0, unknown=0,
+                 lost=[f"k{i}" for i in range(lost)], unknown_applied=0, steps={}, acks_per_bin=[], recovery_s=1.0,
+                 agent_runs=runs, configuration=configuration)
+
+
+def test_the_comparison_is_ours_over_stock_per_fault() -> None:
+    ours = [trial("redis-crash", gap, "ours", 12) for gap in (40.0, 42.0, 44.0)]
+    stock = [trial("redis-crash", gap, "stock", 14, lost=1) for gap in (70.0, 80.0, 90.0)]
+    [comparison] = compare(ours, stock)
+    assert (comparison.ours.gap_p50_s, comparison.stock.gap_p50_s, comparison.ratio_p50) == (42.0, 80.0, 0.525)
+    assert comparison.ratio_p95 == round(44 / 90, 3)
+    assert (comparison.ours.lost, comparison.stock.lost, comparison.stock.runs_p50) == (0, 3, 14.0)
+    assert "| redis-crash | 3 / 3 | 42.00 / 80.00 | 44.00 / 90.00 | 0.53 / 0.49 | 12 / 14 | 0 / 3 |" in \
+        comparison_table([comparison])
+    # The drill's own table keeps the two apart.
+    assert [summary.fault for summary in summarise([*ours, *stock])] == ["redis-crash", "redis-crash (stock)"]
+
+
+def test_a_fault_without_stock_trials_has_no_ratio() -> None:
+    [comparison] = compare([trial("switchover", 30.0, "ours", 14)], [])
+    assert math.isnan(comparison.ratio_p50)
