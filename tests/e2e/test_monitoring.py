@@ -116,6 +116,28 @@ def test_what_the_exporters_cost_on_a_node_scraped_every_15s(cluster: Deployment
     assert all(rss > 0 for _, rss in after.values())
 
 
+# On a node: how many exporter packages are installed, whether the password file is there, how
+# many firewall rules open the exporters' ports.
+LEFT_ON_NODE = ("dpkg-query -W -f='${Package} ${Status}\\n' prometheus-hacluster-exporter prometheus-redis-exporter "
+                "prometheus-node-exporter 2>/dev/null | grep -c 'ok installed' || true; "
+                "sudo test -e /etc/redis-ha/redis-exporter-password.json && echo password-file || echo no-password-file; "
+                "sudo firewall-cmd --list-rich-rules | grep -cE 'port=\"(9100|9121|9664)\"' || true")
+
+
+def switch_monitoring(cluster: Deployment, target: Target, value: str, expected: str) -> None:
+    """`pulumi up` with monitoring ``value``: each node's exporter steps ``expected`` (create or
+    delete), nothing replaced; prints what was left on each node."""
+    steps = {f"{node.name}-{role}" for node in cluster.settings.nodes for role in ("monitoring", "monitoring-firewall")}
+    cluster.reconfigure(monitoring=value)
+    _, changes = cluster.up(f"monitoring {value}")
+    left = {node.name: (cluster.ssh(node, LEFT_ON_NODE).split(), "monitor" in target.redis(node.ip).acl_users())
+            for node in cluster.settings.nodes}
+    print(f"e2e: monitoring {value}: {changes}; on the nodes (packages, password file, firewall rules; monitor "
+          f"user): {left}")
+    assert {name: change for name, change in changes.items() if name in steps} == dict.fromkeys(steps, expected)
+    assert "replace" not in changes.values()
+
+
 @pytest.mark.long
 def test_monitoring_switched_off_purges_the_exporters_and_on_again_brings_them_back(
         cluster: Deployment, target: Target) -> None:
@@ -125,32 +147,18 @@ def test_monitoring_switched_off_purges_the_exporters_and_on_again_brings_them_b
     settings = cluster.settings
     master = target.master()
     targets = scrape_targets(cluster)
-    steps = {f"{node.name}-{role}" for node in settings.nodes for role in ("monitoring", "monitoring-firewall")}
-    check = ("dpkg-query -W -f='${Package} ${Status}\\n' prometheus-hacluster-exporter prometheus-redis-exporter "
-             "prometheus-node-exporter 2>/dev/null | grep -c 'ok installed' || true; "
-             "sudo test -e /etc/redis-ha/redis-exporter-password.json && echo password-file || echo no-password-file; "
-             "sudo firewall-cmd --list-rich-rules | grep -cE 'port=\"(9100|9121|9664)\"' || true")
     try:
-        cluster.reconfigure(monitoring="none")
-        _, off = cluster.up("monitoring off")
-        print(f"e2e: monitoring off: {off}")
-        assert {name: change for name, change in off.items() if name in steps} == dict.fromkeys(steps, "delete")
-        assert "replace" not in off.values()
+        switch_monitoring(cluster, target, "none", "delete")
         for node in settings.nodes:
-            assert cluster.ssh(node, check).split() == ["0", "no-password-file", "0"], node.name
-            users = target.redis(node.ip).acl_users()
-            assert "monitor" not in users, users
-        assert all(not any(answered for answered in node.answered.values()) for node in read(targets).nodes)
+            assert cluster.ssh(node, LEFT_ON_NODE).split() == ["0", "no-password-file", "0"], node.name
+            assert "monitor" not in target.redis(node.ip).acl_users()
+        assert all(not any(node.answered.values()) for node in read(targets).nodes)
         assert target.master() == master
         assert cluster.stack.outputs()["scrapeTargets"] == {}
     finally:
-        cluster.reconfigure(monitoring="exporters")
-        _, on = cluster.up("monitoring on again")
-    print(f"e2e: monitoring on again: {on}")
-    assert {name: change for name, change in on.items() if name in steps} == dict.fromkeys(steps, "create")
-    assert "replace" not in on.values()
+        switch_monitoring(cluster, target, "exporters", "create")
     for node in settings.nodes:
-        assert cluster.ssh(node, check).split() == ["3", "password-file", str(len(settings.monitoring_networks) * 3)]
+        assert cluster.ssh(node, LEFT_ON_NODE).split() == ["3", "password-file", str(len(settings.monitoring_networks) * 3)]
         assert "monitor" in target.redis(node.ip).acl_users()
     status = read(scrape_targets(cluster))
     assert status.master == master.name and all(all(node.answered.values()) for node in status.nodes)
