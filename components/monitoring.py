@@ -30,8 +30,12 @@ def redis_address(settings: Settings, node: Node) -> str:
 
 
 def redis_exporter_password_file(settings: Settings, node: Node) -> str:
-    """prometheus-redis-exporter's -redis.password-file: a JSON object from address to password."""
-    return json.dumps({redis_address(settings, node): monitor_password(settings)}) + "\n"
+    """prometheus-redis-exporter's -redis.password-file: a JSON object from address to password.
+    Debian 12's exporter (1.45) looks the address up as given, Debian 13's (1.69) with the user
+    name in it (rediss://monitor@host:port): both are there."""
+    address = redis_address(settings, node)
+    with_user = address.replace("://", f"://{MONITOR_USER}@", 1)
+    return json.dumps({address: monitor_password(settings), with_user: monitor_password(settings)}) + "\n"
 
 
 def scrape_targets(settings: Settings) -> dict[str, dict[str, str]]:

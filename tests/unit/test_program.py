@@ -214,7 +214,8 @@ def test_exporters_listen_on_each_node_open_to_the_cluster_network_and_are_liste
             "+slowlog|len +latency|latest +latency|histogram +client|setname +client|info' "
             "/usr/local/sbin/redis-ha-agent-cli /run/redis/redis.sock /etc/redis/redis.conf 900 "
             "/etc/redis-ha/tls/ca.crt")
-        assert json.loads(secret(exporters["stdin"])) == {f"rediss://{node.ip}:6379": monitor_password(settings)}
+        assert json.loads(secret(exporters["stdin"])) == {f"rediss://{node.ip}:6379": monitor_password(settings),
+                                                          f"rediss://monitor@{node.ip}:6379": monitor_password(settings)}
         assert "monitoring_remove.sh" in exporters["delete"]
         assert program.depends(f"{node.name}-monitoring", f"{node.name}-redis-config")
         firewall = commands[f"{node.name}-monitoring-firewall"].inputs
