@@ -217,7 +217,9 @@ class MetricsWatch:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            self.seen.append((time.monotonic(), read(self.targets)))
+            # Stamped when the read is complete: every exporter had been asked by then.
+            status = read(self.targets)
+            self.seen.append((time.monotonic(), status))
             self._stop.wait(1)
 
     def __enter__(self) -> MetricsWatch:
