@@ -42,8 +42,10 @@ def parse(text: str) -> list[Sample]:
     return samples
 
 
-def scrape(target: str, timeout: float = 10) -> list[Sample]:
-    """The samples of http://TARGET/metrics (raises OSError when the exporter does not answer)."""
+def scrape(target: str, timeout: float = 30) -> list[Sample]:
+    """The samples of http://TARGET/metrics (raises OSError when the exporter does not answer).
+    The hacluster exporter runs crm_mon, cibadmin and the corosync tools on every scrape: on a
+    loaded or slow node that takes longer than Prometheus' default 10 s."""
     with urllib.request.urlopen(f"http://{target}/metrics", timeout=timeout) as reply:
         return parse(reply.read().decode())
 

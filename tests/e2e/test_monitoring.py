@@ -30,8 +30,9 @@ def test_every_exporter_answers_the_cluster_network_on_its_nodes_address_and_no_
                        for node in settings.nodes}
     for node in settings.nodes:
         for exporter, target in targets[node.name].items():
-            # From the lab's side of the cluster network (its gateway).
-            assert scrape(target), f"{exporter} on {node.name} answered with no samples"
+            # From the lab's side of the cluster network (its gateway). Room for a node that has
+            # just rejoined (after the VM-loss test a scrape took longer than 10 s).
+            assert scrape(target, timeout=60), f"{exporter} on {node.name} answered with no samples"
         listening = cluster.ssh(node, "sudo ss -ltnH")
         for port in EXPORTER_PORTS.values():
             addresses = re.findall(rf"\s(\S+):{port}\s", listening)
