@@ -13,14 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.redis_users import MONITOR_USER, derived_password
+from components.redis_users import MONITOR_USER, monitor_password
 from components.settings import EXPORTER_PORTS, Node, Settings
 
 PASSWORD_FILE = "/etc/redis-ha/redis-exporter-password.json"
-
-
-def monitor_password(settings: Settings) -> str:
-    return derived_password(settings, MONITOR_USER)
 
 
 def redis_address(settings: Settings, node: Node) -> str:

@@ -142,4 +142,3 @@ class NodeSetup(pulumi.ComponentResource):
         self.prepared = prepared[0]
         self.membership = membership
         self.register_outputs({"membership": membership.stdout})
-

@@ -55,6 +55,10 @@ def replication_password(settings: Settings) -> str:
     return derived_password(settings, REPLICATION_USER)
 
 
+def monitor_password(settings: Settings) -> str:
+    return derived_password(settings, MONITOR_USER)
+
+
 def _hashed(password: str) -> str:
     return "#" + hashlib.sha256(password.encode()).hexdigest()
 
@@ -72,7 +76,7 @@ def acl_lines(settings: Settings) -> list[str]:
 
 def monitor_acl(settings: Settings) -> str:
     """The monitor user's rules, as redis.conf's user directive and ACL SETUSER take them."""
-    return f"on {_hashed(derived_password(settings, MONITOR_USER))} {MONITOR_RULES}"
+    return f"on {_hashed(monitor_password(settings))} {MONITOR_RULES}"
 
 
 def redis_options(settings: Settings, user: str = APPLICATION_USER,

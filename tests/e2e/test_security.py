@@ -12,8 +12,7 @@ import pytest
 import redis
 
 from components.host_keys import host_key_of
-from components.monitoring import monitor_password
-from components.redis_users import APPLICATION_USER, admin_password, replication_password
+from components.redis_users import APPLICATION_USER, admin_password, monitor_password, replication_password
 from components.tls import client_options, tls_material
 from lab import guests
 from lab.outsider import ALLOWED_ADDRESS, DENIED_ADDRESS, Outsider

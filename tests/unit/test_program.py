@@ -14,8 +14,7 @@ import yaml
 
 from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
-from components.monitoring import monitor_password
-from components.redis_users import admin_password, replication_password
+from components.redis_users import admin_password, monitor_password, replication_password
 from components.settings import Settings
 from components.tls import tls_material
 from tests.program_recorder import ROOT, Program, RecordingMocks, resolved, run_program, secret
