@@ -120,7 +120,8 @@ def stock_ratio(stack: LabStack, target: Target, faults: list[str], trials: int 
                 interval_s: float, save: Callable[[list[Trial]], None]) -> list[Trial]:
     """Each fault's trials alternating between our configuration and the recipe's stock one
     (drill.stock.schedule), the stack switched through the program and left as it was found."""
-    ours: dict[str, str | None] = {key: stack.config().get(key) for key in STOCK}
+    config = stack.config()
+    ours: dict[str, str | None] = {key: config.get(key) for key in STOCK}
     done: list[Trial] = []
     stock_now = False
     try:
@@ -191,8 +192,7 @@ def main() -> None:
     extra: dict[str, object] = {"duration_s": round(time.monotonic() - started), "writers": args.writers,
                                 "interval_ms": args.interval_ms}
     if args.stock_ratio:
-        comparisons = compare_configurations([t for t in trials if t.configuration == "ours"],
-                                             [t for t in trials if t.configuration == "stock"])
+        comparisons = compare_configurations(trials)
         extra["stock_ratio"] = {"stock": STOCK, "faults": [
             {"fault": c.fault, "ours": asdict(c.ours), "stock": asdict(c.stock), "ratio_p50": c.ratio_p50,
              "ratio_p95": c.ratio_p95} for c in comparisons]}

@@ -89,11 +89,13 @@ def side(trials: list[Trial]) -> Side:
                 runs_p50=percentile([float(trial.agent_runs) for trial in trials], 0.5))
 
 
-def compare(ours: list[Trial], stock: list[Trial]) -> list[Comparison]:
-    """Per fault (in the order first seen): both sides and their ratio."""
-    faults = dict.fromkeys(trial.fault for trial in [*ours, *stock])
-    return [Comparison(fault, side([t for t in ours if t.fault == fault]), side([t for t in stock if t.fault == fault]))
-            for fault in faults]
+def compare(trials: list[Trial]) -> list[Comparison]:
+    """Per fault (in the order first seen): our trials and the stock ones, and their ratio."""
+    def of(fault: str, configuration: str) -> list[Trial]:
+        return [t for t in trials if t.fault == fault and t.configuration == configuration]
+
+    return [Comparison(fault, side(of(fault, "ours")), side(of(fault, "stock")))
+            for fault in dict.fromkeys(trial.fault for trial in trials)]
 
 
 def comparison_table(comparisons: list[Comparison]) -> str:

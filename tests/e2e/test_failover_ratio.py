@@ -17,15 +17,19 @@ TRIALS = 3
 
 @pytest.mark.long
 def test_a_redis_crash_with_our_settings_and_with_the_recipes(cluster: Deployment, target: Target) -> None:
-    before = {key: cluster.stack.config()[key] for key in STOCK}
+    def configured() -> dict[str, str]:
+        config = cluster.stack.config()
+        return {key: config[key] for key in STOCK}
+
+    before = configured()
     trials = stock_ratio(cluster.stack, target, ["redis-crash"], TRIALS, writers=2, interval_s=0.01,
                          save=lambda done: None)
     ours = [trial for trial in trials if trial.configuration == "ours"]
     stock = [trial for trial in trials if trial.configuration == "stock"]
-    table = comparison_table(compare(ours, stock))
+    table = comparison_table(compare(trials))
     print(f"e2e: our settings against the recipe's, {TRIALS} redis-crash trials each:\n{table}"
           f"e2e: per trial (configuration, gap s, agent runs, lost): "
           f"{[(t.configuration, t.write_gap_s, t.agent_runs, len(t.lost)) for t in trials]}")
     assert len(ours) == len(stock) == TRIALS
     assert [trial.lost for trial in ours] == [[]] * TRIALS
-    assert {key: cluster.stack.config()[key] for key in STOCK} == before
+    assert configured() == before

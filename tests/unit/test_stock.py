@@ -65,7 +65,7 @@ def trial(fault: str, gap: float, configuration: str, runs: int, lost: int = 0) 
 def test_the_comparison_is_ours_over_stock_per_fault() -> None:
     ours = [trial("redis-crash", gap, "ours", 12) for gap in (40.0, 42.0, 44.0)]
     stock = [trial("redis-crash", gap, "stock", 14, lost=1) for gap in (70.0, 80.0, 90.0)]
-    [comparison] = compare(ours, stock)
+    [comparison] = compare([*ours, *stock])
     assert (comparison.ours.gap_p50_s, comparison.stock.gap_p50_s, comparison.ratio_p50) == (42.0, 80.0, 0.525)
     assert comparison.ratio_p95 == round(44 / 90, 3)
     assert (comparison.ours.lost, comparison.stock.lost, comparison.stock.runs_p50) == (0, 3, 14.0)
@@ -76,5 +76,5 @@ def test_the_comparison_is_ours_over_stock_per_fault() -> None:
 
 
 def test_a_fault_without_stock_trials_has_no_ratio() -> None:
-    [comparison] = compare([trial("switchover", 30.0, "ours", 14)], [])
+    [comparison] = compare([trial("switchover", 30.0, "ours", 14)])
     assert math.isnan(comparison.ratio_p50)
