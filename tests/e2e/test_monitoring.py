@@ -130,9 +130,10 @@ LEFT_ON_NODE = ("dpkg-query -W -f='${Package} ${Status}\\n' prometheus-hacluster
                 "sudo firewall-cmd --list-rich-rules | grep -cE 'port=\"(9100|9121|9664)\"' || true")
 
 
-def switch_monitoring(cluster: Deployment, target: Target, value: str, expected: str) -> None:
+def switch_monitoring(cluster: Deployment, target: Target, value: str, expected: str) -> dict[str, tuple[list[str], bool]]:
     """`pulumi up` with monitoring ``value``: each node's exporter steps ``expected`` (create or
-    delete), nothing replaced; prints what was left on each node."""
+    delete), nothing replaced. Returns what each node has then: LEFT_ON_NODE's answer, and
+    whether its server has the monitor user."""
     steps = {f"{node.name}-{role}" for node in cluster.settings.nodes for role in ("monitoring", "monitoring-firewall")}
     cluster.reconfigure(monitoring=value)
     _, changes = cluster.up(f"monitoring {value}")
@@ -142,6 +143,7 @@ def switch_monitoring(cluster: Deployment, target: Target, value: str, expected:
           f"user): {left}")
     assert {name: change for name, change in changes.items() if name in steps} == dict.fromkeys(steps, expected)
     assert "replace" not in changes.values()
+    return left
 
 
 @pytest.mark.long
@@ -154,17 +156,14 @@ def test_monitoring_switched_off_purges_the_exporters_and_on_again_brings_them_b
     master = target.master()
     targets = scrape_targets(cluster)
     try:
-        switch_monitoring(cluster, target, "none", "delete")
-        for node in settings.nodes:
-            assert cluster.ssh(node, LEFT_ON_NODE).split() == ["0", "no-password-file", "0"], node.name
-            assert "monitor" not in target.redis(node.ip).acl_users()
+        off = switch_monitoring(cluster, target, "none", "delete")
+        assert off == dict.fromkeys((node.name for node in settings.nodes), (["0", "no-password-file", "0"], False))
         assert all(not any(node.answered.values()) for node in read(targets).nodes)
         assert target.master() == master
         assert cluster.stack.outputs()["scrapeTargets"] == {}
     finally:
-        switch_monitoring(cluster, target, "exporters", "create")
-    for node in settings.nodes:
-        assert cluster.ssh(node, LEFT_ON_NODE).split() == ["3", "password-file", str(len(settings.monitoring_networks) * 3)]
-        assert "monitor" in target.redis(node.ip).acl_users()
+        on = switch_monitoring(cluster, target, "exporters", "create")
+    rules = str(len(settings.monitoring_networks) * 3)
+    assert on == dict.fromkeys((node.name for node in settings.nodes), (["3", "password-file", rules], True))
     status = read(scrape_targets(cluster))
     assert status.master == master.name and all(all(node.answered.values()) for node in status.nodes)
