@@ -2,8 +2,8 @@
 
 Each node's Ed25519 host key is derived from the stack's SSH private key (a secret already) and
 the node's identity, so the same stack always renders the same keys without storing new state
-(this project has no random or TLS provider): cloud-init installs the private key, and every
-SSH connection the program makes expects the public one instead of trusting whatever answers.
+(this project has no random provider): the node's host key volume carries the private key, and
+every SSH connection the program makes expects the public one instead of trusting whatever answers.
 Whoever holds the SSH private key can log in to the nodes as root anyway, so deriving from it
 gives nobody a capability they lack.
 """
@@ -21,9 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from components.settings import Node, Settings
 
-_KEY_TYPE = b"ssh-ed25519"
-_PEM_WIDTH = 70
-
 
 def ed25519_public_key(seed: bytes) -> bytes:
     """The 32-byte public key of a 32-byte Ed25519 private key (seed)."""
@@ -31,35 +28,49 @@ def ed25519_public_key(seed: bytes) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _ssh_string(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
-
-
 @dataclass(frozen=True)
 class HostKey:
     private_openssh: str
-    """The private key in OpenSSH's format, for cloud-init's ssh_keys (a secret)."""
+    """The private key in OpenSSH's format, for the node's host key volume (a secret)."""
     public: str
     """``ssh-ed25519 <base64>``: what the server must present (known_hosts / hostKey)."""
 
 
-def host_key(seed: bytes, comment: str) -> HostKey:
-    public = ed25519_public_key(seed)
-    public_blob = _ssh_string(_KEY_TYPE) + _ssh_string(public)
-    # The file is laid out here rather than by cryptography's OpenSSH serializer, which draws its
-    # check word at random: a new rendering on every run would change the nodes' user-data, and a
-    # changed cloud-init disk replaces the VM. Any value both copies share will do; derived, it is
-    # the same on every run (and the same as the keys of stacks made before).
-    check = hashlib.sha256(b"check" + seed).digest()[:4]
-    private = (check + check + _ssh_string(_KEY_TYPE) + _ssh_string(public) + _ssh_string(seed + public)
-               + _ssh_string(comment.encode()))
-    private += bytes(range(1, 1 + (-len(private) % 8)))
-    body = (b"openssh-key-v1\0" + _ssh_string(b"none") + _ssh_string(b"none") + _ssh_string(b"")
-            + struct.pack(">I", 1) + _ssh_string(public_blob) + _ssh_string(private))
-    encoded = base64.b64encode(body).decode()
-    lines = [encoded[i:i + _PEM_WIDTH] for i in range(0, len(encoded), _PEM_WIDTH)]
-    pem = "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----"]) + "\n"
-    return HostKey(private_openssh=pem, public=f"{_KEY_TYPE.decode()} {base64.b64encode(public_blob).decode()}")
+_BEGIN, _END = "-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----"
+
+
+def _after_string(body: bytes, offset: int) -> int:
+    (length,) = struct.unpack(">I", body[offset:offset + 4])
+    return offset + 4 + int(length)
+
+
+def _check_word_offset(body: bytes) -> int:
+    """Where the private part's two check words start in an unencrypted openssh-key-v1 body."""
+    offset = len(b"openssh-key-v1\0")
+    for _cipher_kdf_and_its_options in range(3):
+        offset = _after_string(body, offset)
+    offset = _after_string(body, offset + 4)  # the key count (1), then the public key blob
+    return offset + 4  # past the private part's length
+
+
+def host_key(seed: bytes) -> HostKey:
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption()).decode()
+    lines = pem.strip().splitlines()
+    body = bytearray(base64.b64decode("".join(lines[1:-1])))
+    # cryptography draws the check word at random; a new rendering on every run would rewrite the
+    # host key volume (and update its step) on every `pulumi up`. Any value both copies share will
+    # do (ssh only compares them); derived from the seed, it is the same on every run.
+    at = _check_word_offset(bytes(body))
+    if body[at:at + 4] != body[at + 4:at + 8]:
+        raise ValueError("cryptography's OpenSSH private key is not laid out as openssh-key-v1 without a cipher")
+    body[at:at + 8] = hashlib.sha256(b"check" + seed).digest()[:4] * 2
+    encoded = base64.b64encode(bytes(body)).decode()
+    width = len(lines[1])
+    wrapped = [encoded[i:i + width] for i in range(0, len(encoded), width)]
+    public = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return HostKey(private_openssh="\n".join([_BEGIN, *wrapped, _END]) + "\n", public=public.decode())
 
 
 def node_host_key(ssh_private_key: str, cluster_name: str, node_name: str) -> HostKey:
@@ -68,7 +79,7 @@ def node_host_key(ssh_private_key: str, cluster_name: str, node_name: str) -> Ho
     key_text = "".join(ssh_private_key.split())
     seed = hmac.new(key_text.encode(), f"redis-ha host key {cluster_name}/{node_name}".encode(),
                     hashlib.sha256).digest()
-    return host_key(seed, f"{node_name}@{cluster_name}")
+    return host_key(seed)
 
 
 def host_key_of(settings: Settings, node: Node) -> HostKey:
