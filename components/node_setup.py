@@ -91,7 +91,7 @@ class NodeSetup(pulumi.ComponentResource):
         # The certificates redis.conf names, and the clients the agent and the steps below reach Redis with.
         clients = step("redis-clients", "redis_clients.sh",
                        ["on" if settings.tls else "off", server.user, server.cli, ADMIN_USER, TLS_DIR, CLI, AGENT_CLI,
-                        server.socket, server.config],
+                        server.socket, server.config, settings.agent_pause],
                        [install], stdin=pulumi.Output.secret(node_bundle(settings, node) if settings.tls else ""))
         redis_config = step("redis-config", "redis_config.sh", [server.config, server.user, server.process, server.unit],
                             [clients], stdin=pulumi.Output.secret(render_redis_conf(settings, node)),

@@ -125,6 +125,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("redisUnpromotedMonitorIntervalSeconds", "integer", 10, bounds=(1, 3600)),
     KeySpec("monitorTimeoutSeconds", "integer", 30, bounds=(5, 3600)),
     KeySpec("redisOperationTimeoutSeconds", "integer", 120, bounds=(30, 86400)),
+    KeySpec("redisAgentPause", "string", "writes"),
     KeySpec("migrationThreshold", "integer", 1, bounds=(1, 1000000)),
     KeySpec("failureTimeoutSeconds", "integer", 60, bounds=(0, 86400)),
     KeySpec("resourceStickiness", "integer", 1, bounds=(0, 1000000)),
@@ -141,6 +142,9 @@ FENCING_MODES = ("xvm", "none")
 QUORUM_DEVICE_MODES = ("none", "hypervisor")
 TLS_MODES = ("on", "off")
 MONITORING_MODES = ("exporters", "none")
+# How the redis agent's demote (and the notifications that repoint a replica) pause the server's
+# clients: its own CLIENT PAUSE holds every command, or WRITE mode holds writes only.
+AGENT_PAUSE_MODES = ("writes", "all")
 # The Prometheus exporters on each node (monitoring exporters) and the ports they listen on:
 # the ports their Debian packages default to.
 EXPORTER_PORTS = {"hacluster": 9664, "redis": 9121, "node": 9100}
@@ -231,6 +235,8 @@ class Settings:
     """none, optional or required: whether Redis asks clients for a certificate of the stack's CA."""
     tls_rotation: int
     """Raised by one, new keys and certificates for the nodes and the application (the CA stays)."""
+    agent_pause: str
+    """writes or all: what the agent's CLIENT PAUSE holds (redisAgentPause)."""
     cluster_name: str
     client_networks: tuple[str, ...]
     monitoring: bool
@@ -734,6 +740,7 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         server=SERVERS[_choice(reader, "redisServer", tuple(SERVERS))],
         tls=tls,
         tls_client_auth=tls_client_auth,
+        agent_pause=_choice(reader, "redisAgentPause", AGENT_PAUSE_MODES),
         tls_rotation=_integer(reader, "tlsRotation"),
         cluster_name=cluster_name,
         client_networks=client_networks,

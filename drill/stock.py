@@ -27,6 +27,8 @@ STOCK: dict[str, str] = {
     "corosyncConsensusMs": "0",
     # No priority fencing.
     "priorityFencingDelaySeconds": "0",
+    # The agent talking to Redis through a plain redis-cli: its CLIENT PAUSE holds every command.
+    "redisAgentPause": "all",
 }
 """The recipe's configuration, as this program's keys: everything else (fencing, constraints,
 TLS, users) stays as ours so that the two clusters are comparable."""

@@ -9,12 +9,27 @@
 # New files (tlsRotation) reach a running server at once: CONFIG SET of the same paths makes it
 # load them again, no restart (it logs in over its unix socket with the password redis.conf's
 # requirepass holds, as Pacemaker's agent does).
-# Usage: redis_clients.sh on|off GROUP CLI USER DIR NETWORK_CLI AGENT_CLI SOCKET CONFIG < key+certificate+ca
+# PAUSE (redisAgentPause): the agent's demote, and each notification that repoints a replica, runs
+# CLIENT PAUSE 2000 and then asks INFO, which a pause of every command holds for the whole 2 s:
+# "writes" turns that pause into CLIENT PAUSE 2000 WRITE (writes still wait, INFO answers at once);
+# "all" leaves the agent's own.
+# Usage: redis_clients.sh on|off GROUP CLI USER DIR NETWORK_CLI AGENT_CLI SOCKET CONFIG writes|all < key+certificate+ca
 #   e.g. on redis /usr/bin/redis-cli admin /etc/redis-ha/tls /usr/local/sbin/redis-ha-cli \
-#        /usr/local/sbin/redis-ha-agent-cli /run/redis/redis.sock /etc/redis/redis.conf
+#        /usr/local/sbin/redis-ha-agent-cli /run/redis/redis.sock /etc/redis/redis.conf writes
 set -euo pipefail
 
-mode="$1" group="$2" cli="$3" user="$4" dir="$5" network_cli="$6" agent_cli="$7" socket="$8" config="$9"
+mode="$1" group="$2" cli="$3" user="$4" dir="$5" network_cli="$6" agent_cli="$7" socket="$8" config="$9" pause="${10}"
+# Lines of the agent's wrapper: expanded when it runs, not here.
+# shellcheck disable=SC2016
+case "$pause" in
+  writes) pause_writes_only='# redisAgentPause writes: a CLIENT PAUSE from the agent holds writes, not its INFO.
+args="${*,,}"
+if [[ "$args" =~ (^|\ )client\ pause\ [0-9]+$ ]]; then set -- "$@" WRITE; fi
+' ;;
+  all) pause_writes_only="" ;;
+  *) echo "error: PAUSE must be writes or all, not '$pause'" >&2; exit 2 ;;
+esac
+
 changes=()
 files_changed=false
 work="$(mktemp -d)"
@@ -51,17 +66,17 @@ else
   tls=""
 fi
 
-wrapper() {  # PATH OPTIONS WHAT
+wrapper() {  # PATH OPTIONS WHAT [LINES BEFORE THE EXEC]
   cat > "$work/wrapper" <<WRAPPER
 #!/usr/bin/env bash
 # $cli $3 (written by redis-ha), as the $user ACL user: the password comes from
 # REDISCLI_AUTH (or --askpass), never argv.
-exec $cli --user $user $2"\$@"
+${4:-}exec $cli --user $user $2"\$@"
 WRAPPER
   install_if_changed "$work/wrapper" "$1" 755 root:root
 }
 wrapper "$network_cli" "$tls" "over the network, with this node's TLS settings"
-wrapper "$agent_cli" "" "for Pacemaker's redis agent, over the server's unix socket"
+wrapper "$agent_cli" "" "for Pacemaker's redis agent, over the server's unix socket" "$pause_writes_only"
 
 if [[ "$files_changed" == true && -S "$socket" ]]; then
   password="$(sed -n 's/^requirepass //p' "$config" | tail -n 1)"

@@ -169,3 +169,23 @@ def test_the_server_loads_new_certificates_when_told_the_same_paths(pair: tuple[
     assert after != before
     assert after == x509.load_pem_x509_certificate(rotated.certificate.encode()).public_bytes(
         serialization.Encoding.DER).hex()
+
+
+def test_a_write_pause_holds_writes_but_not_the_agents_info(pair: tuple[Server, Server], settings: Settings) -> None:
+    """Why redisAgentPause writes saves the agent 2 s per demote: its INFO after the pause."""
+    master, _ = pair
+    admin = admin_password(settings)
+
+    def agent_info_seconds() -> float:
+        started = time.monotonic()
+        assert "role:master" in master.cli("INFO", "replication", password=admin, unix_socket=True)
+        return time.monotonic() - started
+
+    assert master.cli("CLIENT", "PAUSE", "2000", password=admin, unix_socket=True) == "OK"
+    assert agent_info_seconds() > 1.5
+    time.sleep(0.5)
+    assert master.cli("CLIENT", "PAUSE", "2000", "WRITE", password=admin, unix_socket=True) == "OK"
+    assert agent_info_seconds() < 1.0
+    started = time.monotonic()
+    assert master.cli("SET", "during-pause", "1", user=APPLICATION_USER, password=settings.redis_password) == "OK"
+    assert time.monotonic() - started > 1.0

@@ -44,12 +44,13 @@ def test_stock_is_a_valid_configuration_of_this_program_and_differs_from_ours() 
     assert set(STOCK) <= set(KEYS_BY_NAME)
     assert [key for key in STOCK if str(defaults[key]) != STOCK[key]] == [
         "redisPromotedMonitorIntervalSeconds", "redisUnpromotedMonitorIntervalSeconds", "monitorTimeoutSeconds",
-        "migrationThreshold", "failureTimeoutSeconds", "corosyncTokenMs", "priorityFencingDelaySeconds"]
+        "migrationThreshold", "failureTimeoutSeconds", "corosyncTokenMs", "priorityFencingDelaySeconds", "redisAgentPause"]
 
 
 def test_stock_settings_load(config: dict[str, str]) -> None:
     settings = load_settings({**config, **STOCK}.get)
     assert settings.migration_threshold == 1000000 and settings.corosync_consensus_ms == 3600
+    assert settings.agent_pause == "all"
 
 
 def test_trials_alternate_abba() -> None:

@@ -171,7 +171,7 @@ def test_a_stack_made_before_tls_must_choose(settings: Settings) -> None:
 # -- redis_clients.sh --------------------------------------------------------------------------------
 
 SOCKET = "/run/redis/redis.sock"
-CLIENTS = ("redis", "redis-cli", "admin", TLS_DIR, CLI, AGENT_CLI, SOCKET, "/etc/redis/redis.conf")
+CLIENTS = ("redis", "redis-cli", "admin", TLS_DIR, CLI, AGENT_CLI, SOCKET, "/etc/redis/redis.conf", "writes")
 
 
 def test_the_node_gets_its_files_and_clients_that_log_in_as_admin(node: Node, settings: Settings) -> None:
@@ -190,7 +190,7 @@ def test_the_node_gets_its_files_and_clients_that_log_in_as_admin(node: Node, se
     assert (f"exec redis-cli --user admin --tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/server.crt "
             f"--key {TLS_DIR}/server.key \"$@\"") in node.upper(CLI).read_text()
     # The agent reaches its server over the unix socket: no TLS there.
-    assert 'exec redis-cli --user admin "$@"' in node.upper(AGENT_CLI).read_text()
+    assert '\nexec redis-cli --user admin "$@"' in node.upper(AGENT_CLI).read_text()
     assert node.run("redis_clients.sh", "on", *CLIENTS, stdin=bundle).report == (
         f"no change: tls on; {CLI} and {AGENT_CLI} in place")
     # The stand-in redis-cli answers through the wrapper, arguments passed on.
@@ -202,6 +202,32 @@ def test_the_node_gets_its_files_and_clients_that_log_in_as_admin(node: Node, se
     assert off.report == f"changed: removed {TLS_DIR} wrote {CLI}"
     assert not node.exists(f"{TLS_DIR}/server.key")
     assert 'exec redis-cli --user admin "$@"' in node.upper(CLI).read_text()
+
+
+def last_call(node: Node) -> str:
+    """The arguments the stand-in redis-cli got last."""
+    return (node.state / "redis-arguments").read_text().splitlines()[-1]
+
+
+def test_the_agents_client_pause_holds_writes_only_unless_told_all(node: Node) -> None:
+    node.run("redis_clients.sh", "off", *CLIENTS)
+    for command, sent in ((["CLIENT", "PAUSE", "2000"], "CLIENT PAUSE 2000 WRITE"),
+                          (["client", "pause", "2000"], "client pause 2000 WRITE"),
+                          (["CLIENT", "KILL", "type", "normal"], "CLIENT KILL type normal"),
+                          (["info"], "info")):
+        node.run_file(AGENT_CLI, "-s", SOCKET, *command)
+        assert last_call(node) == f"--user admin -s {SOCKET} {sent}"
+    # The network client the steps and operators use passes a pause on as asked.
+    node.run_file(CLI, "CLIENT", "PAUSE", "2000")
+    assert last_call(node) == "--user admin CLIENT PAUSE 2000"
+
+    ran = node.run("redis_clients.sh", "off", *CLIENTS[:-1], "all")
+    assert ran.report == f"changed: wrote {AGENT_CLI}", ran.stderr
+    node.run_file(AGENT_CLI, "-s", SOCKET, "CLIENT", "PAUSE", "2000")
+    assert last_call(node) == f"--user admin -s {SOCKET} CLIENT PAUSE 2000"
+
+    ran = node.run("redis_clients.sh", "off", *CLIENTS[:-1], "some")
+    assert ran.returncode == 2 and "PAUSE must be writes or all, not 'some'" in ran.stderr
 
 
 def test_rotated_certificates_reach_the_running_server_without_a_restart(node: Node, settings: Settings) -> None:
@@ -256,7 +282,7 @@ def test_the_program_installs_the_files_before_redis_conf_and_exports_the_ca(
     program = run_program(config, monkeypatch)
     tls_step = program.resources["redis-1-redis-clients"].inputs
     assert tls_step["create"].endswith(f" on redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI} {SOCKET} "
-                                       "/etc/redis/redis.conf")
+                                       "/etc/redis/redis.conf writes")
     assert secret(tls_step["stdin"]) == node_bundle(settings, settings.nodes[0])
     assert "stdin" in program.secret_outputs["redis-1-redis-clients"]
     assert program.depends("redis-1-redis-config", "redis-1-redis-clients")
@@ -275,7 +301,7 @@ def test_the_program_installs_the_files_before_redis_conf_and_exports_the_ca(
 
     plain = run_program({**config, "tls": "off"}, monkeypatch)
     assert plain.resources["redis-1-redis-clients"].inputs["create"].endswith(
-        f" off redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI} {SOCKET} /etc/redis/redis.conf")
+        f" off redis /usr/bin/redis-cli admin {TLS_DIR} {CLI} {AGENT_CLI} {SOCKET} /etc/redis/redis.conf writes")
     assert resolved(plain.exports["redisUrl"])[0].startswith("redis://app:")
     assert resolved(plain.exports["caCertificate"]) == ("", False)
 
