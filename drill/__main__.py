@@ -21,7 +21,7 @@ from drill.benchmark import compare, compare_tls
 from drill.faults import FAULTS, Fault
 from drill.plot import write_plots
 from drill.roles import RoleWatch
-from drill.stock import STOCK, comparison_table, critical_path_runs, schedule
+from drill.stock import STOCK, comparison_table, critical_path, schedule
 from drill.stock import compare as compare_configurations
 from drill.target import ROOT, Target
 from drill.writer import ACKNOWLEDGED, UNKNOWN, Writers, longest_gap, lost
@@ -78,6 +78,7 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
     unknown_applied = len(unknown_keys) - len(lost(unknown_keys, vip))
     lines = [(when - offsets[node.name], message)
              for node in target.settings.nodes for when, _, message in target.journal(node, fault_wall - 5)]
+    path = critical_path(lines, fault_wall)
     recovery_started = time.monotonic()
     fault.recover(target, hit.node)
     target.wait_healthy(HEALTHY_TIMEOUT_S)
@@ -95,13 +96,14 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
         role_rounds=len(watch.rounds.rounds),
         double_master_rounds=len(watch.rounds.double_masters()),
         master_after=master_after,
-        agent_runs=critical_path_runs(lines, fault_wall),
+        agent_runs=len(path),
+        agent_path=[str(run) for run in path],
         configuration=configuration,
     )
     progress(f"{fault.name} #{number} ({configuration}) on {hit.node.name}: master after {master_after or 'none'}, "
              f"gap {trial.write_gap_s:.2f}s, acknowledged "
              f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, {watch.rounds.summary()}, "
-             f"steps {trial.steps}, agent runs to the VIP's start {trial.agent_runs}, "
+             f"steps {trial.steps}, agent runs to the VIP's start {trial.agent_runs} ({', '.join(trial.agent_path)}), "
              f"back to healthy in {trial.recovery_s:.0f}s {trial.note}")
     return trial
 

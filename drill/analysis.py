@@ -69,7 +69,9 @@ class Trial:
     master_after: str = ""
     """The node whose Redis was master once writes flowed again ("" when none was)."""
     agent_runs: int = 0
-    """Resource-agent runs from the fault to the VIP's start (drill.stock.critical_path_runs)."""
+    """Resource-agent runs from the fault to the VIP's start (drill.stock.critical_path)."""
+    agent_path: list[str] = field(default_factory=list)
+    """Those runs in order, each with the seconds it added (``notify post-demote redis 12.7``)."""
     configuration: str = "ours"
     """ours, or stock (the recipe's settings, drill.stock.STOCK) in a --stock-ratio drill."""
 

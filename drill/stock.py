@@ -34,30 +34,66 @@ STOCK: dict[str, str] = {
 TLS, users) stays as ours so that the two clusters are comparable."""
 
 _RESULT = re.compile(r"Result of (\w+) operation for (\S+) on (\S+): (.+)$", re.IGNORECASE)
+# The DC's "Initiating notify operation redis_post_notify_demote_0 on redis-1": when a run began,
+# and for a notification what it announces.
+_INITIATING = re.compile(r"Initiating (\w+) operation (\S+) (?:locally )?on (\S+)")
+_ANNOUNCES = re.compile(r"_(pre|post)_notify_(\w+?)_0$")
 PARALLEL_S = 2.0
-"""The same operation of the same resource on the other node this soon after counts as one run
-(Pacemaker runs a clone's notifications on both nodes at once)."""
+"""Without the DC's line saying when a run began: the same operation of the same resource on the
+other node this soon after counts as one run (Pacemaker runs a clone's notifications on both nodes
+at once)."""
 
 
-def critical_path_runs(lines: list[tuple[float, str]], fault_at: float) -> int:
-    """Resource-agent runs from the fault to the VIP's start (pacemaker-controld's "Result of
-    <op> operation for <resource> on <node>" lines, in our clock), a run on both nodes at once
-    counted once; 0 when the VIP did not start again."""
-    results = []
+@dataclass
+class AgentRun:
+    action: str
+    """The operation, a notification with what it announces (``notify post-demote``)."""
+    resource: str
+    nodes: set[str]
+    done_s: float
+    """Seconds from the fault to the run's result (on the last node, for a run on both)."""
+    cost_s: float
+    """Seconds from the previous run's result (or the fault) to this one's: what it added to the path."""
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.resource} {self.cost_s:.1f}"
+
+
+def critical_path(lines: list[tuple[float, str]], fault_at: float) -> list[AgentRun]:
+    """Resource-agent runs from the fault to the VIP's start, in order (pacemaker-controld's
+    "Result of <op> operation for <resource> on <node>" lines, in our clock), the same run on both
+    nodes at once counted once; empty when the VIP did not start again."""
+    runs: list[AgentRun] = []
+    began: dict[tuple[str, str], tuple[float, str, str]] = {}
     for when, message in sorted(lines):
-        match = _RESULT.search(message)
-        if when >= fault_at and match:
-            results.append((when, match.group(1).lower(), match.group(2), match.group(3)))
-    runs: list[tuple[float, str, str, set[str]]] = []
-    for when, operation, resource, node in results:
-        last = runs[-1] if runs else None
-        if last and (last[1], last[2]) == (operation, resource) and node not in last[3] and when - last[0] <= PARALLEL_S:
-            last[3].add(node)
+        if when < fault_at:
             continue
-        runs.append((when, operation, resource, {node}))
+        initiating = _INITIATING.search(message)
+        if initiating:
+            operation, key, node = initiating.groups()
+            announces = _ANNOUNCES.search(key)
+            began[(operation, node)] = (when, key, f"notify {announces[1]}-{announces[2]}" if announces else operation)
+            continue
+        match = _RESULT.search(message)
+        if not match:
+            continue
+        operation, resource, node = match.group(1).lower(), match.group(2), match.group(3)
+        start, key, action = began.pop((operation, node), (None, "", operation))
+        if not key.startswith(f"{resource}_"):
+            start, action = None, operation
+        done_s = round(when - fault_at, 1)
+        last = runs[-1] if runs else None
+        if last and (last.action, last.resource) == (action, resource) and node not in last.nodes:
+            overlapped = start - fault_at <= last.done_s if start is not None else done_s - last.done_s <= PARALLEL_S
+            if overlapped:
+                last.nodes.add(node)
+                last.cost_s = round(last.cost_s + done_s - last.done_s, 1)
+                last.done_s = done_s
+                continue
+        runs.append(AgentRun(action, resource, {node}, done_s, round(done_s - (last.done_s if last else 0.0), 1)))
         if (operation, resource) == ("start", "vip"):
-            return len(runs)
-    return 0
+            return runs
+    return []
 
 
 @dataclass
@@ -67,6 +103,8 @@ class Side:
     gap_p95_s: float
     lost: int
     runs_p50: float
+    median_path: list[str]
+    """The critical path of the trial whose gap is nearest the p50 (Trial.agent_path)."""
 
 
 @dataclass
@@ -86,9 +124,12 @@ class Comparison:
 
 def side(trials: list[Trial]) -> Side:
     gaps = [trial.write_gap_s for trial in trials]
-    return Side(trials=len(trials), gap_p50_s=percentile(gaps, 0.5), gap_p95_s=percentile(gaps, 0.95),
+    p50 = percentile(gaps, 0.5)
+    median = min(trials, key=lambda trial: abs(trial.write_gap_s - p50), default=None)
+    return Side(trials=len(trials), gap_p50_s=p50, gap_p95_s=percentile(gaps, 0.95),
                 lost=sum(len(trial.lost) for trial in trials),
-                runs_p50=percentile([float(trial.agent_runs) for trial in trials], 0.5))
+                runs_p50=percentile([float(trial.agent_runs) for trial in trials], 0.5),
+                median_path=median.agent_path if median else [])
 
 
 def compare(trials: list[Trial]) -> list[Comparison]:
@@ -109,6 +150,12 @@ def comparison_table(comparisons: list[Comparison]) -> str:
         rows.append(f"| {c.fault} | {c.ours.trials} / {c.stock.trials} | {c.ours.gap_p50_s:.2f} / {c.stock.gap_p50_s:.2f} "
                     f"| {c.ours.gap_p95_s:.2f} / {c.stock.gap_p95_s:.2f} | {c.ratio_p50:.2f} / {c.ratio_p95:.2f} "
                     f"| {c.ours.runs_p50:.0f} / {c.stock.runs_p50:.0f} | {c.ours.lost} / {c.stock.lost} |")
+    rows += ["", "Where the time goes: the critical path of each side's median trial, the seconds each "
+             "agent run added after the one before (the first counts from the fault).", ""]
+    for c in comparisons:
+        for name, one in (("ours", c.ours), ("stock", c.stock)):
+            if one.median_path:
+                rows.append(f"- {c.fault}, {name}: {' · '.join(one.median_path)}")
     return "\n".join(rows) + "\n"
 
 
