@@ -82,16 +82,20 @@ def critical_path(lines: list[tuple[float, str]], fault_at: float) -> list[Agent
         if not key.startswith(f"{resource}_"):
             start, action = None, operation
         done_s = round(when - fault_at, 1)
-        last = runs[-1] if runs else None
-        if last and (last.action, last.resource) == (action, resource) and node not in last.nodes:
-            overlapped = start - fault_at <= last.done_s if start is not None else done_s - last.done_s <= PARALLEL_S
-            if overlapped:
-                last.nodes.add(node)
-                last.cost_s = round(last.cost_s + done_s - last.done_s, 1)
-                last.done_s = done_s
-                continue
-        runs.append(AgentRun(action, resource, {node}, done_s, round(done_s - (last.done_s if last else 0.0), 1)))
+        twin = next((run for run in reversed(runs) if (run.action, run.resource) == (action, resource)
+                     and node not in run.nodes), None)
+        if twin and (start - fault_at <= twin.done_s if start is not None else done_s - twin.done_s <= PARALLEL_S):
+            twin.nodes.add(node)
+            twin.done_s = done_s
+            continue
+        runs.append(AgentRun(action, resource, {node}, done_s, 0.0))
         if (operation, resource) == ("start", "vip"):
+            # In the order they ended (a run on both nodes ends with its slower half), each run's
+            # cost the time since the one before.
+            runs.sort(key=lambda run: run.done_s)
+            before = 0.0
+            for run in runs:
+                run.cost_s, before = round(run.done_s - before, 1), run.done_s
             return runs
     return []
 

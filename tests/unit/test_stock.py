@@ -58,13 +58,15 @@ def test_a_notification_on_both_nodes_is_one_run_however_long_one_of_them_takes(
     for node, done in (("redis-1", 106.3), ("redis-2", 113.0)):
         lines += [(105.5, f"notice: Initiating notify operation redis_pre_notify_demote_0 on {node}"),
                   (done, f"notice: Result of notify operation for redis on {node}: OK")]
-    lines += [(113.1, "notice: Initiating start operation vip_start_0 on redis-1"),
+    lines += [(107.0, "notice: Result of stop operation for vip on redis-2: OK"),
+              (113.1, "notice: Initiating start operation vip_start_0 on redis-1"),
               (114.0, "notice: Result of start operation for vip on redis-1: OK")]
+    # The VIP's stop ended between the two halves: the notification ends with its slower half.
     assert [str(run) for run in critical_path(lines, 100.0)] == [
-        "monitor redis 5.2", "notify pre-demote redis 7.8", "start vip 1.0"]
+        "monitor redis 5.2", "stop vip 1.8", "notify pre-demote redis 6.0", "start vip 1.0"]
     # A notification that began only after the other had ended ran after it: two runs.
     lines[3] = (106.5, lines[3][1])
-    assert len(critical_path(lines, 100.0)) == 4
+    assert len(critical_path(lines, 100.0)) == 5
 
 
 def test_no_vip_start_means_no_critical_path() -> None:
