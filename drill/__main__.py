@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -52,7 +53,10 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
     with RoleWatch(target.settings.nodes, target.role) as watch, \
             Writers(writers, target.settings.vip, target.settings.redis_port, target.login(APPLICATION_USER),
                     f"drill:{fault.name}:{number}:{time.time():.0f}", interval_s) as clients:
-        time.sleep(BEFORE_S)
+        # A fault at a random phase of the master's monitor: a fixed wait after the cluster turned
+        # healthy strikes at nearly the same point of that interval every trial, and a long
+        # interval then looks as quick as a short one.
+        time.sleep(BEFORE_S + random.uniform(0, target.settings.redis_promoted_monitor_interval_s))
         called_at, called_wall = time.monotonic(), time.time()
         hit = fault.inject(target, master, replica)
         injected = time.monotonic()
