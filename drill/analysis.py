@@ -108,10 +108,15 @@ def labelled(trial: Trial) -> str:
     return trial.fault if trial.configuration == "ours" else f"{trial.fault} ({trial.configuration})"
 
 
+def labelled_as(trials: list[Trial], label: str) -> list[Trial]:
+    """The trials one summary (and one plot row) stands for: its fault and configuration."""
+    return [trial for trial in trials if labelled(trial) == label]
+
+
 def summarise(trials: list[Trial]) -> list[Summary]:
     summaries = []
     for fault in dict.fromkeys(labelled(trial) for trial in trials):
-        of_fault = [trial for trial in trials if labelled(trial) == fault]
+        of_fault = labelled_as(trials, fault)
         gaps = [trial.write_gap_s for trial in of_fault]
         step_names = [name for name, _ in STEPS if any(name in trial.steps for trial in of_fault)]
         summaries.append(Summary(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -16,7 +17,7 @@ import redis
 from components.settings import Node, Settings
 from drill import benchmark
 from drill.__main__ import DEFAULT_TRIALS
-from drill.analysis import BEFORE_S, BIN_S, Trial, bins, percentile, steps, summarise, table
+from drill.analysis import BEFORE_S, BIN_S, Trial, bins, labelled_as, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
 from drill.faults import FAULTS, wait_fenced
 from drill.plot import write_plots
@@ -146,6 +147,13 @@ def test_plots_are_png_files(tmp_path: Path) -> None:
     trials = [trial("redis-crash", 8.0), trial("switchover", 2.0)]
     for path in write_plots(trials, summarise(trials), tmp_path):
         assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_stock_ratio_plots_each_configuration_in_its_own_row() -> None:
+    ours, stock = trial("redis-crash", 8.0), dataclasses.replace(trial("redis-crash", 20.0), configuration="stock")
+    assert [summary.fault for summary in summarise([ours, stock])] == ["redis-crash", "redis-crash (stock)"]
+    assert labelled_as([ours, stock], "redis-crash") == [ours]
+    assert labelled_as([ours, stock], "redis-crash (stock)") == [stock]
 
 
 def test_benchmark_csv_rates() -> None:
