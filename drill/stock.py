@@ -78,6 +78,10 @@ def critical_path(lines: list[tuple[float, str]], fault_at: float) -> list[Agent
         if not match:
             continue
         operation, resource, node = match.group(1).lower(), match.group(2), match.group(3)
+        if operation == "monitor" and runs:
+            # A recurring monitor the failover started: nothing waits for it (only the first
+            # monitor, the one that saw the failure, is on the path).
+            continue
         start, key, action = began.pop((operation, node), (None, "", operation))
         if not key.startswith(f"{resource}_"):
             start, action = None, operation

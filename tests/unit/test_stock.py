@@ -48,6 +48,9 @@ def test_each_run_says_what_it_added_and_notifications_what_they_announce() -> N
     assert path == ["monitor redis 5.2", "stop vip 0.8", "notify redis 0.3", "demote redis 3.6",
                     "notify post-demote redis 8.7", "notify redis 1.8", "stop redis 2.3", "notify post-stop redis 1.8",
                     "notify redis 1.4", "promote redis 4.0", "notify redis 2.0", "start vip 1.5"]
+    # The new master's first monitor, ended before the VIP started, ran beside it: not on the path.
+    monitor = (132.5, "pacemaker-controld[812]: notice: Result of monitor operation for redis on redis-1: Promoted")
+    assert [str(run) for run in critical_path([*CRASH, *initiating, monitor], 100.0)] == path
     # The run's costs add up to the VIP's start.
     assert math.isclose(sum(run.cost_s for run in critical_path(CRASH, 100.0)), 33.4, abs_tol=0.05)
 
