@@ -22,12 +22,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from components.settings import Node, Settings
 
 
-def ed25519_public_key(seed: bytes) -> bytes:
-    """The 32-byte public key of a 32-byte Ed25519 private key (seed)."""
-    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 @dataclass(frozen=True)
 class HostKey:
     private_openssh: str
