@@ -82,8 +82,12 @@ class Node:
                                check=True).stdout.split()[0]
         user = [] if os.geteuid() == 0 else ["--user", "--preserve-credentials"]
         self._command = ["nsenter", f"--target={inner}", *user, "--mount", "--pid"]
-        # A group the packages would have made; install -g redis needs it.
-        self.write("/etc/group", Path("/etc/group").read_text() + "redis:x:996:\nhaclient:x:997:\n")
+        # Groups the packages would have made (install -g redis needs one), with ids this machine
+        # does not use, so that a file's group is the node's whatever this machine's groups are.
+        groups = Path("/etc/group").read_text()
+        used = {int(fields[2]) for fields in (line.split(":") for line in groups.splitlines()) if len(fields) > 2}
+        redis_gid, haclient_gid = [gid for gid in range(64000, 65000) if gid not in used][:2]
+        self.write("/etc/group", groups + f"redis:x:{redis_gid}:\nhaclient:x:{haclient_gid}:\n")
         self._inside(f"rm -rf {' '.join(HIDDEN)} && mkdir -p {' '.join(PACKAGED_FOLDERS)}")
 
     def upper(self, path: str) -> Path:
@@ -103,27 +107,32 @@ class Node:
         """The file as the script sees it: written in this test, else the machine's own."""
         return self.upper(path) if self.upper(path).exists() and not self._hidden(path) else Path(path)
 
+    def group(self, path: str) -> str:
+        """The name of the group owning the file the script wrote at ``path``, as the node names it."""
+        gid = self.upper(path).stat().st_gid
+        names = [fields[0] for fields in (line.split(":") for line in self.seen("/etc/group").read_text().splitlines())
+                 if len(fields) > 2 and fields[2] == str(gid)]
+        return names[0] if names else str(gid)
+
     def write(self, path: str, text: str, mode: int = 0o644) -> None:
-        """Puts a file on the node before a run (its state before the script)."""
-        target = self.upper(path)
-        if target.is_char_device():
-            target.unlink()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        target.chmod(mode)
+        """Puts a file on the node before a run (its state before the script). Written through the
+        node's mounts: a file put straight into the upper layer can stay unseen below a folder the
+        overlay already looked up in the lower one."""
+        ran = self._inside('mkdir -p "${0%/*}" && cat > "$0" && chmod "$1" "$0"', path, f"{mode:o}", stdin=text)
+        assert ran.returncode == 0, ran.stderr
 
-    def run(self, script: str, *args: str | int, stdin: str | None = None) -> Ran:
-        return self.run_file(str(SCRIPTS_DIR / script), *args, stdin=stdin)
+    def run(self, script: str, *args: str | int, stdin: str | None = None, env: dict[str, str] | None = None) -> Ran:
+        return self.run_file(str(SCRIPTS_DIR / script), *args, stdin=stdin, env=env)
 
-    def run_file(self, path: str, *args: str | int, stdin: str | None = None) -> Ran:
-        """A script at ``path`` as the node sees it (one a script installed, too)."""
-        return self._inside('exec bash "$0" "$@"', path, *(str(arg) for arg in args), stdin=stdin)
+    def run_file(self, path: str, *args: str | int, stdin: str | None = None, env: dict[str, str] | None = None) -> Ran:
+        """A script at ``path`` as the node sees it (one a script installed, too), with ``env`` added."""
+        return self._inside('exec bash "$0" "$@"', path, *(str(arg) for arg in args), stdin=stdin, env=env)
 
-    def _inside(self, command: str, *args: str, stdin: str | None = None) -> Ran:
+    def _inside(self, command: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Ran:
         """A bash command line in the node's namespaces, ``args`` as $0 $1..."""
         # PYTHONPATH: the Python stand-ins share tests/unit/stand_ins/_lib.py.
         env = {"PATH": f"{self.bin}:/usr/sbin:/usr/bin:/sbin:/bin", "STAND_IN_STATE": str(self.state),
-               "HOME": "/root", "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
+               "HOME": "/root", "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT), **(env or {})}
         result = subprocess.run([*self._command, "bash", "-c", command, *(args or ("node",))],
                                 input=stdin or "", capture_output=True, text=True, env=env, check=False, timeout=120)
         return Ran(result.returncode, result.stdout, result.stderr)

@@ -99,7 +99,7 @@ def test_redis_config_is_written_0640_for_redis_and_the_service_handed_to_pacema
                             "stopped redis-server.service"), first.stderr
     written = node.upper("/etc/redis/redis.conf")
     assert written.read_text() == conf
-    assert mode(written) == "0o640" and written.group() == "redis" and written.owner() == "root"
+    assert mode(written) == "0o640" and node.group("/etc/redis/redis.conf") == "redis" and written.owner() == "root"
     assert node.upper("/etc/sysctl.d/90-redis-ha.conf").read_text() == "net.ipv4.ip_nonlocal_bind = 1\n"
     assert node.calls("sysctl")[-1] == ["sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1"]
     assert not (node.state / "systemd/enabled/redis-server.service").exists()
@@ -783,7 +783,7 @@ def test_exporters_listen_on_the_address_given_read_the_password_from_a_file_and
         f'-redis.password-file={PASSWORD_FILE} -config-command=- -tls-ca-cert-file=/etc/redis-ha/tls/ca.crt"\n')
     password = node.upper(PASSWORD_FILE)
     assert json.loads(password.read_text()) == {"rediss://127.0.0.1:6379": "s3cret"}
-    assert mode(password) == "0o640" and password.group() == "prometheus"
+    assert mode(password) == "0o640" and node.group(PASSWORD_FILE) == "prometheus"
     assert {unit for call in node.calls("systemctl") if call[1] == "restart" for unit in call[2:]} == set(EXPORTER_UNITS)
     node.forget_calls()
     second = run_monitoring(node, exporters, "/etc/redis-ha/tls/ca.crt")
