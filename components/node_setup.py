@@ -10,9 +10,10 @@ import pulumi
 
 from components.monitoring import PASSWORD_FILE, redis_address, redis_exporter_password_file
 from components.node_vm import DATA_DEVICE, NodeVm
-from components.pcs_plan import REDIS_RESOURCE
+from components.pcs_plan import PROMOTION_ALERT_PATH, REDIS_RESOURCE
 from components.redis_conf import render_redis_conf
 from components.redis_users import ADMIN_USER, AGENT_CLI, CLI, admin_password, monitor_acl
+from components.remote_script import script_text
 from components.settings import EXPORTER_PORTS, Node, Settings
 from components.steps import run_script
 from components.tls import CA_FILE, CERT_FILE, KEY_FILE, TLS_DIR, node_bundle
@@ -88,6 +89,9 @@ class NodeSetup(pulumi.ComponentResource):
             prepared.append(step("qdevice", "qdevice_node.sh", [settings.vip, HOLDS_VIP_HEURISTIC], [install],
                                  stdin=args.qnetd_bundle, undo=("qdevice_node_remove.sh", [HOLDS_VIP_HEURISTIC]),
                                  was="cluster:qdevice"))
+        # The alert agent the CIB names (components/pcs_plan.py): there on both nodes before the cluster forms.
+        step("promotion-alert", "install_file.sh", [PROMOTION_ALERT_PATH, "0755"], [wait],
+             stdin=script_text("promotion_alert.sh"))
         # The certificates redis.conf names, and the clients the agent and the steps below reach Redis with.
         clients = step("redis-clients", "redis_clients.sh",
                        ["on" if settings.tls else "off", server.user, server.cli, ADMIN_USER, TLS_DIR, CLI, AGENT_CLI,

@@ -15,7 +15,10 @@ VIP_RESOURCE = "vip"
 REDIS_RESOURCE = "redis"
 REDIS_CLONE = f"{REDIS_RESOURCE}-clone"
 FENCE_DEVICE = "fence-xvm"
-OWNED_RESOURCES = (VIP_RESOURCE, REDIS_RESOURCE, FENCE_DEVICE)
+PROMOTION_ALERT = "redis-promotion-score"
+# Where NodeSetup installs scripts/promotion_alert.sh on every node.
+PROMOTION_ALERT_PATH = "/usr/local/sbin/redis-ha-promotion-alert"
+OWNED_IDS = (VIP_RESOURCE, REDIS_RESOURCE, FENCE_DEVICE, PROMOTION_ALERT)
 FENCE_KEY_PATH = "/etc/cluster/fence_xvm.key"
 # With priority-fencing-delay, a node's priority is the sum of its resources' priorities, and a
 # promoted instance counts one more than its base: the master's node outranks the replica's.
@@ -75,6 +78,13 @@ def constraint_commands() -> list[list[str]]:
     ]
 
 
+def promotion_alert_command() -> list[str]:
+    """After every promotion the redis agent's promotion scores follow the new master (see
+    scripts/promotion_alert.sh): else a switchover by `pcs resource move --promoted` bounces back."""
+    return ["alert", "create", f"path={PROMOTION_ALERT_PATH}", f"id={PROMOTION_ALERT}",
+            "options", f"redis_resource={REDIS_RESOURCE}"]
+
+
 def fence_command(settings: Settings) -> list[str]:
     """One fence_xvm device for both nodes; pcmk_host_map turns node names into domain names."""
     host_map = ";".join(f"{node.name}:{settings.domain_name(node)}" for node in settings.nodes)
@@ -88,7 +98,8 @@ def fence_command(settings: Settings) -> list[str]:
 
 def resource_plan(settings: Settings) -> list[list[str]]:
     fencing = [fence_command(settings)] if settings.fencing == "xvm" else []
-    return [*fencing, vip_command(settings), redis_command(settings), *constraint_commands()]
+    return [*fencing, vip_command(settings), redis_command(settings), *constraint_commands(),
+            promotion_alert_command()]
 
 
 def serialise(plan: list[list[str]]) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pulumi
 
 from components.node_vm import NodeVm
-from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
+from components.pcs_plan import OWNED_IDS, resource_plan, serialise
 from components.redis_users import APPLICATION_USER, CLI, admin_password
 from components.settings import Settings
 from components.steps import run_script
@@ -47,10 +47,10 @@ class RedisHa(pulumi.ComponentResource):
         first = settings.nodes[0]
 
         resources = run_script(
-            f"{name}-resources", settings, first, "cib_apply.sh", list(OWNED_RESOURCES),
+            f"{name}-resources", settings, first, "cib_apply.sh", list(OWNED_IDS),
             parent=self, depends_on=[args.cluster_ready],
             stdin=serialise(resource_plan(settings)),
-            undo=("cib_remove.sh", list(OWNED_RESOURCES)),
+            undo=("cib_remove.sh", list(OWNED_IDS)),
         )
         password = pulumi.Output.secret(admin_password(settings) + "\n")
         check = run_script(

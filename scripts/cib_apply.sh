@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Render -> compare -> apply for Pacemaker resources and constraints.
 # Reads a plan from stdin: one pcs command per line, arguments separated by tabs, without
-# the leading "pcs". The named resources are removed from a copy of the live CIB and the
-# plan rebuilds them there; the copy is pushed only if resources or constraints differ.
-# Usage: cib_apply.sh RESOURCE_ID... < plan
+# the leading "pcs". The named resources and alerts are removed from a copy of the live CIB and
+# the plan rebuilds them there; the copy is pushed only if resources, constraints or alerts differ.
+# Usage: cib_apply.sh ID... < plan
 set -euo pipefail
 
+# Whether the CIB on stdin configures an alert with the id $1 (pcs has no "alert config ID").
+HAS_ALERT='import sys, xml.etree.ElementTree as ET
+alerts = ET.parse(sys.stdin).iterfind("configuration/alerts/alert")
+sys.exit(0 if any(alert.get("id") == sys.argv[1] for alert in alerts) else 1)'
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pcs cluster cib > "$work/live.xml"
@@ -18,6 +22,9 @@ for resource in "$@"; do
       pcs -f "$work/wanted.xml" "$kind" delete "$resource" --force >/dev/null 2>&1
     fi
   done
+  if python3 -c "$HAS_ALERT" "$resource" < "$work/wanted.xml"; then
+    pcs -f "$work/wanted.xml" alert delete "$resource" >/dev/null
+  fi
 done
 while IFS=$'\t' read -r -a command; do
   [[ ${#command[@]} -eq 0 ]] && continue
@@ -31,14 +38,16 @@ import xml.etree.ElementTree as ET
 
 def owned(path):
     root = ET.parse(path).getroot()
-    return [ET.canonicalize(ET.tostring(root.find(f"configuration/{section}")), strip_text=True)
-            for section in ("resources", "constraints")]
+    sections = [root.find(f"configuration/{name}") for name in ("resources", "constraints", "alerts")]
+    # A CIB that never had an alert has no alerts section; one whose alerts all went has an empty one.
+    return [ET.canonicalize(ET.tostring(section), strip_text=True) if section is not None and len(section) else ""
+            for section in sections]
 
 sys.exit(0 if owned(sys.argv[1]) == owned(sys.argv[2]) else 1)
 PY
 then
-  echo "no change: resources and constraints for $* as planned"
+  echo "no change: resources, constraints and alerts for $* as planned"
   exit 0
 fi
 pcs cluster cib-push "$work/wanted.xml" diff-against="$work/live.xml"
-echo "changed: pushed resources and constraints for $*"
+echo "changed: pushed resources, constraints and alerts for $*"

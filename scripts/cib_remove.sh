@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Undoes cib_apply.sh: deletes the named resources (and with them their constraints).
-# Usage: cib_remove.sh RESOURCE_ID...
+# Undoes cib_apply.sh: deletes the named resources (and with them their constraints) and alerts.
+# Usage: cib_remove.sh ID...
 set -euo pipefail
+
+# Whether the CIB on stdin configures an alert with the id $1 (pcs has no "alert config ID").
+HAS_ALERT='import sys, xml.etree.ElementTree as ET
+alerts = ET.parse(sys.stdin).iterfind("configuration/alerts/alert")
+sys.exit(0 if any(alert.get("id") == sys.argv[1] for alert in alerts) else 1)'
 
 changes=()
 for resource in "$@"; do
@@ -11,6 +16,10 @@ for resource in "$@"; do
       changes+=("deleted $resource")
     fi
   done
+  if pcs cluster cib | python3 -c "$HAS_ALERT" "$resource"; then
+    pcs alert delete "$resource"
+    changes+=("deleted alert $resource")
+  fi
 done
 if [[ ${#changes[@]} -eq 0 ]]; then
   echo "no change: none of $* exists"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.pcs_plan import OWNED_RESOURCES
+from components.pcs_plan import OWNED_IDS
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 RULES = MONITORING / "alerts.yml"
@@ -57,7 +57,7 @@ def test_every_rule_has_a_firing_and_a_silent_case() -> None:
 def test_rules_name_the_resources_the_program_creates() -> None:
     named = {name for rule in alert_rules() for name in re.findall(r'resource="([^"]+)"', rule["expr"])}
     assert named
-    assert named <= set(OWNED_RESOURCES)
+    assert named <= set(OWNED_IDS)
 
 
 def test_every_rule_says_how_bad_and_what_to_do() -> None:

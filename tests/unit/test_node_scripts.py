@@ -18,8 +18,9 @@ import yaml
 
 from components.cloud_init import render_user_data
 from components.host_keys import node_host_key
-from components.pcs_plan import OWNED_RESOURCES, resource_plan, serialise
+from components.pcs_plan import OWNED_IDS, PROMOTION_ALERT_PATH, resource_plan, serialise
 from components.redis_conf import render_redis_conf
+from components.remote_script import SCRIPTS_DIR
 from components.settings import Settings
 from tests.unit.conftest import HACLUSTER_PASSWORD, REDIS_PASSWORD
 from tests.unit.sandbox import Node, Ran
@@ -203,8 +204,9 @@ def live_cib(node: Node) -> ET.Element:
 
 def test_resources_are_pushed_once_and_then_left_alone(node: Node, settings: Settings) -> None:
     plan = serialise(resource_plan(settings))
-    first = node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=plan)
-    assert first.report == "changed: pushed resources and constraints for vip redis fence-xvm", first.stderr
+    first = node.run("cib_apply.sh", *OWNED_IDS, stdin=plan)
+    assert first.report == ("changed: pushed resources, constraints and alerts for vip redis fence-xvm "
+                            "redis-promotion-score"), first.stderr
     cib = live_cib(node)
     assert [element.get("id") for element in cib.findall("configuration/resources/*")] == ["fence-xvm", "vip", "redis-clone"]
     redis = cib.find(".//primitive[@id='redis']")
@@ -212,18 +214,22 @@ def test_resources_are_pushed_once_and_then_left_alone(node: Node, settings: Set
     parameters = {nv.get("name"): nv.get("value") for nv in redis.find("instance_attributes")}  # type: ignore[union-attr]
     assert parameters["wait_last_known_master"] == "true"
     assert {element.tag for element in cib.findall("configuration/constraints/*")} == {"rsc_colocation", "rsc_order"}
+    alert = cib.find("configuration/alerts/alert[@id='redis-promotion-score']")
+    assert alert is not None and alert.get("path") == PROMOTION_ALERT_PATH
+    assert {nv.get("name"): nv.get("value") for nv in alert.iter("nvpair")} == {"redis_resource": "redis"}
     # Built in a copy, then pushed as a difference against the live CIB.
     assert node.calls("pcs")[-1][1:3] == ["cluster", "cib-push"] and "diff-against=" in node.calls("pcs")[-1][-1]
 
     node.forget_calls()
-    second = node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=plan)
-    assert second.report == "no change: resources and constraints for vip redis fence-xvm as planned"
+    second = node.run("cib_apply.sh", *OWNED_IDS, stdin=plan)
+    assert second.report == ("no change: resources, constraints and alerts for vip redis fence-xvm "
+                             "redis-promotion-score as planned")
     assert not any(call[1:3] == ["cluster", "cib-push"] for call in node.calls("pcs"))
 
 
 def test_a_changed_plan_is_pushed(node: Node, load: Callable[..., Settings]) -> None:
-    node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=serialise(resource_plan(load())))
-    ran = node.run("cib_apply.sh", *OWNED_RESOURCES,
+    node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(load())))
+    ran = node.run("cib_apply.sh", *OWNED_IDS,
                    stdin=serialise(resource_plan(load(redisPromotedMonitorIntervalSeconds="5"))))
     assert ran.report.startswith("changed: pushed")
     assert live_cib(node).find(".//op[@name='monitor'][@interval='5s']") is not None
@@ -232,18 +238,108 @@ def test_a_changed_plan_is_pushed(node: Node, load: Callable[..., Settings]) -> 
 def test_a_plan_pcs_refuses_fails_the_step_and_pushes_nothing(node: Node, settings: Settings) -> None:
     node.fail("pcs", "resource create vip", "Error: Agent 'ocf:heartbeat:IPaddr2' is not installed or does not provide "
                                             "valid metadata")
-    ran = node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=serialise(resource_plan(settings)))
+    ran = node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
     assert ran.returncode != 0 and "is not installed" in ran.stderr
     assert not any(call[1:3] == ["cluster", "cib-push"] for call in node.calls("pcs"))
 
 
 def test_cib_remove_deletes_the_resources_and_their_constraints(node: Node, settings: Settings) -> None:
-    node.run("cib_apply.sh", *OWNED_RESOURCES, stdin=serialise(resource_plan(settings)))
-    ran = node.run("cib_remove.sh", *OWNED_RESOURCES)
-    assert ran.report == "changed: deleted vip deleted redis deleted fence-xvm", ran.stderr
+    node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
+    ran = node.run("cib_remove.sh", *OWNED_IDS)
+    assert ran.report == ("changed: deleted vip deleted redis deleted fence-xvm deleted alert redis-promotion-score"), \
+        ran.stderr
     cib = live_cib(node)
     assert cib.findall("configuration/resources/*") == [] and cib.findall("configuration/constraints/*") == []
-    assert node.run("cib_remove.sh", *OWNED_RESOURCES).report == "no change: none of vip redis fence-xvm exists"
+    assert cib.findall("configuration/alerts/*") == []
+    assert node.run("cib_remove.sh", *OWNED_IDS).report == (
+        "no change: none of vip redis fence-xvm redis-promotion-score exists")
+
+
+def test_an_alert_someone_else_made_is_left_alone(node: Node, settings: Settings) -> None:
+    node.set("cib.xml", "<cib><configuration><crm_config/><nodes/><resources/><constraints/><alerts>"
+                        "<alert id='operators' path='/usr/share/pacemaker/alerts/alert_file.sh.sample'/>"
+                        "</alerts></configuration><status/></cib>")
+    first = node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
+    assert first.report.startswith("changed: pushed"), first.stderr
+    assert node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings))).report.startswith("no change")
+    node.run("cib_remove.sh", *OWNED_IDS)
+    assert [alert.get("id") for alert in live_cib(node).findall("configuration/alerts/alert")] == ["operators"]
+
+
+# -- promotion_alert.sh (the alert agent) and install_file.sh ----------------------------------
+
+def promotion(node_name: str = "redis-1", **changes: str) -> dict[str, str]:
+    """The environment Pacemaker gives an alert agent for a successful promotion on ``node_name``."""
+    return {"CRM_alert_kind": "resource", "CRM_alert_task": "promote", "CRM_alert_rc": "0",
+            "CRM_alert_rsc": "redis", "CRM_alert_node": node_name, "redis_resource": "redis", **changes}
+
+
+def scores(node: Node) -> dict[str, str]:
+    folder = node.state / "attrd"
+    return {path.parent.name: path.read_text() for path in folder.glob("*/master-redis")} if folder.exists() else {}
+
+
+@pytest.fixture
+def switched_over(node: Node) -> Node:
+    """Both instances running, the master just moved from redis-2 to redis-1: the scores the
+    agent gave them when they started (redis-2 was the last known master then)."""
+    node.set("members", "redis-1\nredis-2\n")
+    node.set("attrd/redis-1/master-redis", "1")
+    node.set("attrd/redis-2/master-redis", "1000")
+    return node
+
+
+def test_a_promotion_moves_the_higher_score_to_the_new_master_once(switched_over: Node) -> None:
+    first = switched_over.run("promotion_alert.sh", env=promotion())
+    assert first.report == "changed: master-redis redis-1 1 -> 1000 redis-2 1000 -> 1", first.stderr
+    assert scores(switched_over) == {"redis-1": "1000", "redis-2": "1"}
+    switched_over.forget_calls()
+    again = switched_over.run("promotion_alert.sh", env=promotion(CRM_alert_rsc="redis:0"))
+    assert again.report == "no change: master-redis already follows the promotion on redis-1"
+    assert not any("--update" in call for call in switched_over.calls("crm_attribute"))
+
+
+def test_a_node_without_a_score_gets_none(switched_over: Node) -> None:
+    (switched_over.state / "attrd" / "redis-2" / "master-redis").unlink()
+    assert switched_over.run("promotion_alert.sh", env=promotion()).report == "changed: master-redis redis-1 1 -> 1000"
+    assert scores(switched_over) == {"redis-1": "1000"}
+
+
+@pytest.mark.parametrize("event", [
+    {"CRM_alert_task": "monitor"}, {"CRM_alert_rc": "1"}, {"CRM_alert_rsc": "vip"}, {"CRM_alert_kind": "node"},
+    {"CRM_alert_rsc": "redis-other"},
+])
+def test_other_events_change_no_score(switched_over: Node, event: dict[str, str]) -> None:
+    ran = switched_over.run("promotion_alert.sh", env=promotion(**event))
+    assert ran.returncode == 0 and ran.stdout == "", ran.stderr
+    assert scores(switched_over) == {"redis-1": "1", "redis-2": "1000"}
+
+
+def test_the_alert_needs_the_resource_named(switched_over: Node) -> None:
+    ran = switched_over.run("promotion_alert.sh", env=promotion(redis_resource=""))
+    assert ran.returncode == 2 and "redis_resource" in ran.stderr
+    assert scores(switched_over) == {"redis-1": "1", "redis-2": "1000"}
+
+
+def test_install_file_writes_once_and_mends_a_changed_file(node: Node) -> None:
+    target = "/usr/local/sbin/redis-ha-promotion-alert"
+    agent = (SCRIPTS_DIR / "promotion_alert.sh").read_text()
+    first = node.run("install_file.sh", target, "0755", stdin=agent)
+    assert first.report == f"changed: wrote {target}", first.stderr
+    assert node.upper(target).read_text() == agent and node.upper(target).stat().st_mode & 0o777 == 0o755
+    assert node.run("install_file.sh", target, "0755", stdin=agent).report == f"no change: {target} in place"
+    node.write(target, agent, mode=0o700)
+    assert node.run("install_file.sh", target, "0755", stdin=agent).report == f"changed: wrote {target}"
+    assert node.run("install_file.sh", target, "0755", stdin=agent + "# edited\n").report == f"changed: wrote {target}"
+
+
+@pytest.mark.parametrize(("mode", "stdin", "message"), [
+    ("rwx", "content", "MODE must be octal"), ("0755", "", "stdin is empty"),
+])
+def test_install_file_refuses_bad_input(node: Node, mode: str, stdin: str, message: str) -> None:
+    ran = node.run("install_file.sh", "/usr/local/sbin/redis-ha-test", mode, stdin=stdin)
+    assert ran.returncode == 2 and message in ran.stderr
+    assert not node.exists("/usr/local/sbin/redis-ha-test")
 
 
 # -- cluster_auth.sh -------------------------------------------------------------------------

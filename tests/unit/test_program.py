@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import runpy
+import shlex
 from collections.abc import Iterator
 
 import pulumi
@@ -79,7 +80,20 @@ def test_steps_are_ordered_through_dependencies(program: Program) -> None:
         # firewalld runs (and answers) before the Redis port's rules are made.
         assert program.depends(f"{node}-redis-firewall", f"{node}-firewall")
         assert program.depends(f"cluster-{node}-boot", "cluster-setup")
+        # The CIB names the promotion alert's agent only once it is on both nodes.
+        assert program.depends("redis-resources", f"{node}-promotion-alert")
     assert not program.depends("cluster-setup", "redis-resources")
+
+
+def test_the_promotion_alert_agent_is_installed_on_both_nodes_and_named_in_the_plan(program: Program) -> None:
+    plan = program.resources["redis-resources"].inputs["stdin"]
+    alert = next(line.split("\t") for line in plan.splitlines() if line.startswith("alert\t"))
+    path = next(word.split("=", 1)[1] for word in alert if word.startswith("path="))
+    agent = (ROOT / "scripts" / "promotion_alert.sh").read_text()
+    for node in ("redis-1", "redis-2"):
+        step = program.resources[f"{node}-promotion-alert"].inputs
+        assert step["stdin"] == agent
+        assert shlex.split(step["create"])[-2:] == [path, "0755"]
 
 
 @pytest.mark.parametrize(("step", "earlier"), [
@@ -168,10 +182,10 @@ def test_without_a_quorum_device_nothing_is_set_up_for_one(program: Program) -> 
 
 def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Program) -> None:
     commands = program.of_type("command:remote:Command")
-    # Per node: wait, install, firewall, hacluster, fence key, prepare, tls, redis config, redis
-    # firewall, monitoring firewall, monitoring, data volume, membership, auth, boot (15 x 2);
-    # once: setup, properties, resources, check.
-    assert len(commands) == 34
+    # Per node: wait, install, firewall, hacluster, fence key, prepare, promotion alert, tls, redis
+    # config, redis firewall, monitoring firewall, monitoring, data volume, membership, auth, boot
+    # (16 x 2); once: setup, properties, resources, check.
+    assert len(commands) == 36
     for name, args in commands.items():
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"

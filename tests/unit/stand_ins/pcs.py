@@ -157,6 +157,29 @@ def main(argv: list[str]) -> int:
             tree = cib(cib_file)
             create(tree, rest, kind == "stonith")
             tree.write(cib_file)
+        case ["alert", "create", *options]:
+            tree = cib(cib_file)
+            alerts = tree.find("configuration/alerts")
+            if alerts is None:
+                configuration = tree.find("configuration")
+                assert configuration is not None
+                alerts = ET.SubElement(configuration, "alerts")
+            split = options.index("options") if "options" in options else len(options)
+            pairs = dict(option.split("=", 1) for option in options[:split])
+            alert = ET.SubElement(alerts, "alert", id=pairs["id"], path=pairs["path"])
+            if options[split + 1:]:
+                nvpairs(alert, "instance_attributes", f"{pairs['id']}-instance_attributes", options[split + 1:])
+            tree.write(cib_file)
+        case ["alert", "delete", aid]:
+            tree = cib(cib_file)
+            alerts = tree.find("configuration/alerts")
+            found = [alert for alert in alerts if alert.get("id") == aid] if alerts is not None else []
+            if not found:
+                print(f"Error: alert '{aid}' does not exist", file=sys.stderr)
+                return 1
+            assert alerts is not None
+            alerts.remove(found[0])
+            tree.write(cib_file)
         case ["constraint", *rest]:
             tree = cib(cib_file)
             constraint(tree, rest)
