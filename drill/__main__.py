@@ -183,18 +183,23 @@ def main() -> None:
 
     def save(done: list[Trial]) -> None:
         # Saved after every trial: a long drill that breaks halfway keeps what it measured.
+        trials[:] = done
         (folder / "drill.json").write_text(json.dumps(as_json(done, summarise(done), {}), indent=1))
 
-    if args.stock_ratio:
-        trials = stock_ratio(LabStack("dev"), target, args.faults.split(","), args.trials, args.writers,
-                             args.interval_ms / 1000, save)
-    else:
-        for name in args.faults.split(","):
-            count = args.trials or DEFAULT_TRIALS[name]
-            for number in range(1, count + 1):
-                progress(f"{name}: trial {number}/{count}")
-                trials.append(run_trial(target, FAULTS[name], number, args.writers, args.interval_ms / 1000))
-                save(trials)
+    failure: Exception | None = None
+    try:
+        if args.stock_ratio:
+            stock_ratio(LabStack("dev"), target, args.faults.split(","), args.trials, args.writers,
+                        args.interval_ms / 1000, save)
+        else:
+            for name in args.faults.split(","):
+                count = args.trials or DEFAULT_TRIALS[name]
+                for number in range(1, count + 1):
+                    progress(f"{name}: trial {number}/{count}")
+                    save([*trials, run_trial(target, FAULTS[name], number, args.writers, args.interval_ms / 1000)])
+    except Exception as error:  # the trials done still get their tables and plots, then the drill fails
+        failure = error
+        progress(f"stopped by {error!r}: the results are the {len(trials)} trials done before it")
     extra: dict[str, object] = {"duration_s": round(time.monotonic() - started), "writers": args.writers,
                                 "interval_ms": args.interval_ms}
     if args.stock_ratio:
@@ -204,11 +209,11 @@ def main() -> None:
              "ratio_p95": c.ratio_p95} for c in comparisons]}
         (folder / "stock-ratio.md").write_text(comparison_table(comparisons))
         print(comparison_table(comparisons))
-    if args.benchmark_requests:
+    if args.benchmark_requests and failure is None:
         target.wait_healthy(HEALTHY_TIMEOUT_S)
         extra["benchmark"] = compare(target, args.benchmark_requests)
         progress(f"benchmark: {extra['benchmark']}")
-    if args.tls_ratio:
+    if args.tls_ratio and failure is None:
         extra["tls_benchmark"] = compare_tls(LabStack("dev"), target, args.benchmark_requests, HEALTHY_TIMEOUT_S)
         progress(f"TLS benchmark: {extra['tls_benchmark']}")
     summaries = summarise(trials)
@@ -217,6 +222,8 @@ def main() -> None:
     plots = write_plots(trials, summaries, folder) if trials else []
     print(table(summaries))
     progress(f"results in {folder}: drill.json, table.md, {', '.join(p.name for p in plots)}")
+    if failure is not None:
+        raise failure
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
+import drill.__main__ as drill_main
 from components.settings import Node, Settings
 from drill import benchmark
 from drill.__main__ import DEFAULT_TRIALS
@@ -241,3 +243,27 @@ def test_the_tls_ratio_compares_the_vip_with_and_without_and_switches_tls_back(
 def test_longest_gaps_are_the_widest_first() -> None:
     assert longest_gaps([5.0, 0.0, 1.0, 1.5, 9.0]) == [4.0, 3.5, 1.0]
     assert longest_gaps([2.0], 3) == []
+
+
+def test_a_trial_that_raises_still_leaves_the_table_and_plots_of_the_trials_before_it(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ran: list[int] = []
+
+    def run_trial(target: Target, fault: object, number: int, writers: int, interval_s: float) -> Trial:
+        ran.append(number)
+        if number == 3:
+            raise RuntimeError("'sudo pcs resource move' on redis-2 exited 1")
+        return replace(trial("switchover", 40.0 + number), number=number)
+
+    monkeypatch.setattr(drill_main, "run_trial", run_trial)
+    monkeypatch.setattr(Target, "from_lab", classmethod(lambda cls: Target(settings, Path("/key"))))
+    monkeypatch.setattr(sys, "argv", ["drill", "--lab", "--faults", "switchover", "--trials", "5",
+                                      "--benchmark-requests", "0", "--out", str(tmp_path / "results")])
+    with pytest.raises(RuntimeError, match="pcs resource move"):
+        drill_main.main()
+    assert ran == [1, 2, 3]
+    folder = tmp_path / "results"
+    [run] = folder.iterdir()
+    assert "| switchover | 2 |" in (run / "table.md").read_text()
+    assert [entry["number"] for entry in json.loads((run / "drill.json").read_text())["trials"]] == [1, 2]
+    assert sorted(plot.name for plot in run.glob("*.png")) == ["gaps.png", "timeline.png"]
