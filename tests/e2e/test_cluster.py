@@ -150,6 +150,13 @@ def roles_by_node(cluster: Deployment) -> dict[str, str]:
             for r in clone.iter("resource") if r.get("role") in ("Promoted", "Unpromoted")}
 
 
+def promotion_scores(cluster: Deployment) -> dict[str, str]:
+    """The redis agent's promotion score (master-redis) per node that has one."""
+    status = ET.fromstring(cluster.ssh(cluster.settings.nodes[0], "sudo crm_mon --output-as=xml --include=attributes"))
+    return {str(node.get("name")): str(attribute.get("value")) for node in status.iterfind("node_attributes/node")
+            for attribute in node if attribute.get("name") == "master-redis"}
+
+
 def promoted(status: ClusterStatus) -> list[str]:
     """The nodes whose Redis Pacemaker has promoted, as the hacluster exporter reports it."""
     return [node.name for node in status.nodes if node.promoted_by_pacemaker]
@@ -207,6 +214,11 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployme
     print(f"e2e: the exporters once the crashed node is back:\n{render(after)}")
     assert after.master == other and promoted(after) == [other]
     assert after.nodes[settings.nodes.index(master)].master_link_up is True
+    # The promotion alert gave the new master the higher score: the agent alone would have left
+    # it the 1 it got as a replica, and a later move of the master back would bounce.
+    scores = promotion_scores(cluster)
+    print(f"e2e: promotion scores once the crashed node is back: {scores}")
+    assert scores == {other: "1000", master.name: "1"}
 
 
 @pytest.mark.matrix
