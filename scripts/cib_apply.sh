@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Render -> compare -> apply for Pacemaker resources and constraints.
+# Render -> compare -> apply for Pacemaker resources, constraints and alerts.
 # Reads a plan from stdin: one pcs command per line, arguments separated by tabs, without
 # the leading "pcs". The named resources and alerts are removed from a copy of the live CIB and
 # the plan rebuilds them there; the copy is pushed only if resources, constraints or alerts differ.

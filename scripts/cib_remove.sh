@@ -8,6 +8,8 @@ HAS_ALERT='import sys, xml.etree.ElementTree as ET
 alerts = ET.parse(sys.stdin).iterfind("configuration/alerts/alert")
 sys.exit(0 if any(alert.get("id") == sys.argv[1] for alert in alerts) else 1)'
 
+# Read once: a cluster that is not running has nothing to delete (as pcs resource config says).
+cib="$(pcs cluster cib 2>/dev/null || true)"
 changes=()
 for resource in "$@"; do
   for kind in resource stonith; do
@@ -16,7 +18,7 @@ for resource in "$@"; do
       changes+=("deleted $resource")
     fi
   done
-  if pcs cluster cib | python3 -c "$HAS_ALERT" "$resource"; then
+  if [[ -n "$cib" ]] && python3 -c "$HAS_ALERT" "$resource" <<< "$cib"; then
     pcs alert delete "$resource"
     changes+=("deleted alert $resource")
   fi

@@ -255,6 +255,14 @@ def test_cib_remove_deletes_the_resources_and_their_constraints(node: Node, sett
         "no change: none of vip redis fence-xvm redis-promotion-score exists")
 
 
+def test_cib_remove_on_a_cluster_that_is_not_running_has_nothing_to_delete(node: Node, settings: Settings) -> None:
+    node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
+    node.fail("pcs", " ", "Error: unable to get cib, is pacemaker running?")
+    ran = node.run("cib_remove.sh", *OWNED_IDS)
+    assert ran.returncode == 0 and ran.report == "no change: none of vip redis fence-xvm redis-promotion-score exists"
+    assert ran.stderr == ""
+
+
 def test_an_alert_someone_else_made_is_left_alone(node: Node, settings: Settings) -> None:
     node.set("cib.xml", "<cib><configuration><crm_config/><nodes/><resources/><constraints/><alerts>"
                         "<alert id='operators' path='/usr/share/pacemaker/alerts/alert_file.sh.sample'/>"
