@@ -98,6 +98,7 @@ COST = r"""for unit in "$@"; do
 done"""
 
 
+@pytest.mark.long
 def test_what_the_exporters_cost_on_a_node_scraped_every_15s(cluster: Deployment) -> None:
     """Not a target, a figure: each exporter's CPU and memory on the first node over a minute
     of scrapes every 15 s (Prometheus' default interval); without scrapes they only wait."""
