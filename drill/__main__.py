@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from components.redis_users import APPLICATION_USER
-from drill.analysis import BEFORE_S, Trial, as_json, bins, steps, summarise, table
+from drill.analysis import BEFORE_S, Trial, as_json, bins, high_load, steps, summarise, table
 from drill.benchmark import compare, compare_tls
 from drill.faults import FAULTS, Fault
 from drill.plot import write_plots
@@ -103,12 +103,14 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
         agent_runs=len(path),
         agent_path=[str(run) for run in path],
         configuration=configuration,
+        high_load_s=high_load(lines, fault_wall),
     )
     progress(f"{fault.name} #{number} ({configuration}) on {hit.node.name}: master after {master_after or 'none'}, "
              f"gap {trial.write_gap_s:.2f}s, acknowledged "
              f"{trial.acknowledged}, lost {len(missing)}, unknown {trial.unknown}, {watch.rounds.summary()}, "
              f"steps {trial.steps}, agent runs to the VIP's start {trial.agent_runs} ({', '.join(trial.agent_path)}), "
-             f"back to healthy in {trial.recovery_s:.0f}s {trial.note}")
+             f"Pacemaker throttled (high load) at {trial.high_load_s} s, back to healthy in {trial.recovery_s:.0f}s "
+             f"{trial.note}")
     return trial
 
 

@@ -35,6 +35,16 @@ def steps(lines: list[tuple[float, str]], fault_at: float) -> dict[str, float]:
     return found
 
 
+HIGH_LOAD = "High CPU load detected"
+
+
+def high_load(lines: list[tuple[float, str]], fault_at: float) -> list[float]:
+    """Seconds from the fault at which a node's controller reported high load (it checks every
+    30 s): until its next check the DC runs one action at a time in the whole two-node cluster
+    (Pacemaker's throttle, load-threshold), so a notification's two halves run one after the other."""
+    return sorted(round(when - fault_at, 1) for when, message in lines if HIGH_LOAD in message and when >= fault_at)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile (no interpolation: every figure is one that was measured)."""
     if not values:
@@ -74,6 +84,9 @@ class Trial:
     """Those runs in order, each with the seconds it added (``notify post-demote redis 12.7``)."""
     configuration: str = "ours"
     """ours, or stock (the recipe's settings, drill.stock.STOCK) in a --stock-ratio drill."""
+    high_load_s: list[float] = field(default_factory=list)
+    """When, after the fault, a node reported high load (drill.analysis.high_load): Pacemaker was
+    throttling the failover's actions."""
 
 
 BIN_S = 0.1

@@ -19,7 +19,7 @@ import drill.__main__ as drill_main
 from components.settings import Node, Settings
 from drill import benchmark
 from drill.__main__ import DEFAULT_TRIALS
-from drill.analysis import BEFORE_S, BIN_S, Trial, bins, labelled_as, percentile, steps, summarise, table
+from drill.analysis import BEFORE_S, BIN_S, Trial, bins, high_load, labelled_as, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
 from drill.faults import FAULTS, wait_fenced
 from drill.plot import write_plots
@@ -267,3 +267,15 @@ def test_a_trial_that_raises_still_leaves_the_table_and_plots_of_the_trials_befo
     assert "| switchover | 2 |" in (run / "table.md").read_text()
     assert [entry["number"] for entry in json.loads((run / "drill.json").read_text())["trials"]] == [1, 2]
     assert sorted(plot.name for plot in run.glob("*.png")) == ["gaps.png", "timeline.png"]
+
+
+def test_high_load_is_when_a_controller_reported_it_after_the_fault() -> None:
+    fault = 1000.0
+    lines = [
+        (fault - 20.0, "High CPU load detected: 5.100000"),
+        (fault + 12.34, "High CPU load detected: 5.260000"),
+        (fault + 3.0, "Initiating notify operation redis_pre_notify_demote_0 on redis-2"),
+        (fault + 42.0, "High CPU load detected: 4.970000"),
+    ]
+    assert high_load(lines, fault) == [12.3, 42.0]
+    assert high_load(lines[2:3], fault) == []
