@@ -15,15 +15,15 @@ trap 'rm -rf "$work"' EXIT
 pcs cluster cib > "$work/live.xml"
 cp "$work/live.xml" "$work/wanted.xml"
 
-for resource in "$@"; do
+for owned in "$@"; do
   # pcs keeps fence devices apart from other resources: each has its own subcommand.
   for kind in resource stonith; do
-    if pcs -f "$work/wanted.xml" "$kind" config "$resource" >/dev/null 2>&1; then
-      pcs -f "$work/wanted.xml" "$kind" delete "$resource" --force >/dev/null 2>&1
+    if pcs -f "$work/wanted.xml" "$kind" config "$owned" >/dev/null 2>&1; then
+      pcs -f "$work/wanted.xml" "$kind" delete "$owned" --force >/dev/null 2>&1
     fi
   done
-  if python3 -c "$HAS_ALERT" "$resource" < "$work/wanted.xml"; then
-    pcs -f "$work/wanted.xml" alert delete "$resource" >/dev/null
+  if python3 -c "$HAS_ALERT" "$owned" < "$work/wanted.xml"; then
+    pcs -f "$work/wanted.xml" alert delete "$owned" >/dev/null
   fi
 done
 while IFS=$'\t' read -r -a command; do

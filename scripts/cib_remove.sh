@@ -11,16 +11,16 @@ sys.exit(0 if any(alert.get("id") == sys.argv[1] for alert in alerts) else 1)'
 # Read once: a cluster that is not running has nothing to delete (as pcs resource config says).
 cib="$(pcs cluster cib 2>/dev/null || true)"
 changes=()
-for resource in "$@"; do
+for owned in "$@"; do
   for kind in resource stonith; do
-    if pcs "$kind" config "$resource" >/dev/null 2>&1; then
-      pcs "$kind" delete "$resource" --force
-      changes+=("deleted $resource")
+    if pcs "$kind" config "$owned" >/dev/null 2>&1; then
+      pcs "$kind" delete "$owned" --force
+      changes+=("deleted $owned")
     fi
   done
-  if [[ -n "$cib" ]] && python3 -c "$HAS_ALERT" "$resource" <<< "$cib"; then
-    pcs alert delete "$resource"
-    changes+=("deleted alert $resource")
+  if [[ -n "$cib" ]] && python3 -c "$HAS_ALERT" "$owned" <<< "$cib"; then
+    pcs alert delete "$owned"
+    changes+=("deleted alert $owned")
   fi
 done
 if [[ ${#changes[@]} -eq 0 ]]; then

@@ -31,6 +31,11 @@ HIDDEN = ("/etc/fence_virt.conf", "/etc/fence_virt.conf.redis-ha-orig", "/etc/cl
 PACKAGED_FOLDERS = ("/etc/corosync", "/etc/redis", "/var/lib/pcsd")
 
 
+def _group_ids(group_file: str) -> list[tuple[str, str]]:
+    """(name, gid) of each entry of an /etc/group text."""
+    return [(fields[0], fields[2]) for fields in (line.split(":") for line in group_file.splitlines()) if len(fields) > 2]
+
+
 @dataclass
 class Ran:
     returncode: int
@@ -85,7 +90,7 @@ class Node:
         # Groups the packages would have made (install -g redis needs one), with ids this machine
         # does not use, so that a file's group is the node's whatever this machine's groups are.
         groups = Path("/etc/group").read_text()
-        used = {int(fields[2]) for fields in (line.split(":") for line in groups.splitlines()) if len(fields) > 2}
+        used = {int(gid) for _, gid in _group_ids(groups)}
         redis_gid, haclient_gid = [gid for gid in range(64000, 65000) if gid not in used][:2]
         self.write("/etc/group", groups + f"redis:x:{redis_gid}:\nhaclient:x:{haclient_gid}:\n")
         self._inside(f"rm -rf {' '.join(HIDDEN)} && mkdir -p {' '.join(PACKAGED_FOLDERS)}")
@@ -109,10 +114,9 @@ class Node:
 
     def group(self, path: str) -> str:
         """The name of the group owning the file the script wrote at ``path``, as the node names it."""
-        gid = self.upper(path).stat().st_gid
-        names = [fields[0] for fields in (line.split(":") for line in self.seen("/etc/group").read_text().splitlines())
-                 if len(fields) > 2 and fields[2] == str(gid)]
-        return names[0] if names else str(gid)
+        gid = str(self.upper(path).stat().st_gid)
+        names = [name for name, named_gid in _group_ids(self.seen("/etc/group").read_text()) if named_gid == gid]
+        return names[0] if names else gid
 
     def write(self, path: str, text: str, mode: int = 0o644) -> None:
         """Puts a file on the node before a run (its state before the script). Written through the
