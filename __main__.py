@@ -53,7 +53,7 @@ setups: dict[str, NodeSetup] = {}
 for node in order or settings.nodes:
     peer = next(other for other in settings.nodes if other != node)
     back_first = setups[peer.name].membership if order and peer.name in setups else None
-    vms[node.name] = NodeVm(node.name, NodeVmArgs(settings, node, image.volume_id, network.network_name,
+    vms[node.name] = NodeVm(node.name, NodeVmArgs(settings, node, image, network.network_name,
                                                   after=back_first), provider)
     setups[node.name] = NodeSetup(node.name, NodeSetupArgs(settings, node, peer, vms[node.name], qnetd_bundle, network,
                                                                rejoins.get(node.name, "")))

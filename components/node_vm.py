@@ -10,6 +10,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_libvirt as libvirt
 
+from components.base_image import BaseImage
 from components.cloud_init import render_meta_data, render_network_config, render_user_data
 from components.host_keys import host_key_of
 from components.libvirt_xml import render_cmdlines, render_tcg_xslt
@@ -27,8 +28,8 @@ class NodeVmArgs:
     """Validated configuration (sizes, domain type, pool, boot options)."""
     node: Node
     """This node's name, bond address and the MACs of its two NICs."""
-    base_volume_id: pulumi.Input[str]
-    """The base image volume the node's disk is a copy-on-write clone of."""
+    base_image: BaseImage
+    """The base image the node's disk is a copy-on-write clone of."""
     network_name: pulumi.Input[str]
     """The libvirt network both NICs attach to."""
     after: pulumi.Resource | None = None
@@ -53,7 +54,7 @@ class NodeVm(pulumi.ComponentResource):
             f"{name}-disk",
             name=f"{settings.domain_name(node)}.qcow2",
             pool=settings.storage_pool,
-            base_volume_id=args.base_volume_id,
+            base_volume_id=args.base_image.volume_id,
             size=settings.disk_gib * GIB,
             format="qcow2",
             opts=child,
@@ -65,7 +66,9 @@ class NodeVm(pulumi.ComponentResource):
             user_data=render_user_data(settings, node),
             meta_data=render_meta_data(settings, node),
             network_config=render_network_config(settings, node),
-            opts=child,
+            # The provider reads a seed back from the pool right after uploading it; once (CI,
+            # stop 26), under the base image's upload, it read zeros: `corrupted-image: EOF`.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[args.base_image])),
         )
         # Written with virsh where `pulumi up` runs, the key on stdin: a pulumi-libvirt volume
         # would need the key in a file here, and its cloud-init seed is logged (README, Operating it).

@@ -62,6 +62,7 @@ def test_cloud_init_bonds_the_domain_nics_by_mac(program: Program) -> None:
         assert set(network["bonds"]["bond0"]["interfaces"]) == set(network["ethernets"])
         assert program.depends(f"{node}-domain", f"{node}-cloudinit")
         assert program.depends(f"{node}-domain", f"{node}-disk")
+        assert program.depends(f"{node}-cloudinit", "image-volume")
 
 
 def test_steps_are_ordered_through_dependencies(program: Program) -> None:
