@@ -132,7 +132,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("corosyncTokenMs", "integer", 1000, bounds=(200, 120000)),
     KeySpec("corosyncConsensusMs", "integer", 0, bounds=(0, 240000)),
     KeySpec("clusterReadyTimeoutSeconds", "integer", 900, bounds=(60, 86400)),
-    KeySpec("loadThresholdPercent", "integer", 400, bounds=(1, 100000)),
+    KeySpec("loadThresholdPercent", "integer", 100000, bounds=(1, 100000)),
 )
 KEYS_BY_NAME = {spec.name: spec for spec in KEYS}
 

@@ -29,6 +29,8 @@ STOCK: dict[str, str] = {
     "priorityFencingDelaySeconds": "0",
     # The agent talking to Redis through a plain redis-cli: its CLIENT PAUSE holds every command.
     "redisAgentPause": "all",
+    # Pacemaker's own load-threshold: on a loaded node the cluster throttles its actions.
+    "loadThresholdPercent": "80",
 }
 """The recipe's configuration, as this program's keys: everything else (fencing, constraints,
 TLS, users) stays as ours so that the two clusters are comparable."""

@@ -180,7 +180,7 @@ def test_redis_firewall_fails_when_firewalld_is_down(node: Node) -> None:
 # -- cluster_properties.sh -------------------------------------------------------------------
 
 def test_properties_are_set_only_when_they_differ(node: Node) -> None:
-    wanted = ["stonith-enabled=true", "load-threshold=400%", "priority-fencing-delay=10s"]
+    wanted = ["stonith-enabled=true", "load-threshold=100000%", "priority-fencing-delay=10s"]
     first = node.run("cluster_properties.sh", *wanted)
     assert first.report == "changed: " + " ".join(wanted), first.stderr
     assert [call[1:] for call in node.calls("pcs")] == [["property", "set", pair] for pair in wanted]

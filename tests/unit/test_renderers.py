@@ -138,9 +138,9 @@ def test_serialise_refuses_tabs() -> None:
 
 
 def test_stonith_disabled_only_in_fencing_mode_none(load: Callable[..., Settings]) -> None:
-    assert cluster_properties(load(fencing="none")) == ["stonith-enabled=false", "load-threshold=400%"]
+    assert cluster_properties(load(fencing="none")) == ["stonith-enabled=false", "load-threshold=100000%"]
     assert cluster_properties(load(priorityFencingDelaySeconds="7")) == [
-        "stonith-enabled=true", "load-threshold=400%", "priority-fencing-delay=7s"]
+        "stonith-enabled=true", "load-threshold=100000%", "priority-fencing-delay=7s"]
 
 
 def test_fence_device_maps_node_names_to_domains_and_redis_gets_a_priority(
@@ -158,7 +158,7 @@ def test_fence_device_maps_node_names_to_domains_and_redis_gets_a_priority(
 
 def test_load_threshold_property_from_its_key(load: Callable[..., Settings]) -> None:
     assert "load-threshold=250%" in cluster_properties(load(loadThresholdPercent="250"))
-    assert "load-threshold=400%" in cluster_properties(load())
+    assert "load-threshold=100000%" in cluster_properties(load())
 
 
 def transformed(xslt: str, xml: str) -> etree._Element:
