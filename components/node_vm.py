@@ -67,7 +67,8 @@ class NodeVm(pulumi.ComponentResource):
             meta_data=render_meta_data(settings, node),
             network_config=render_network_config(settings, node),
             # The provider reads a seed back from the pool right after uploading it; once (CI,
-            # stop 26), under the base image's upload, it read zeros: `corrupted-image: EOF`.
+            # stop 26), under the base image's upload, what it read was not the ISO yet
+            # (`corrupted-image: EOF`).
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[args.base_image])),
         )
         # Written with virsh where `pulumi up` runs, the key on stdin: a pulumi-libvirt volume
