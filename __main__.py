@@ -59,8 +59,8 @@ for node in order or settings.nodes:
                                                                rejoins.get(node.name, "")))
 first, second = settings.nodes
 cluster = PacemakerCluster("cluster", PacemakerClusterArgs(
-    settings, (vms[first.name], vms[second.name]), (setups[first.name], setups[second.name]), fence_virtd))
-redis = RedisHa("redis", RedisHaArgs(settings, (vms[first.name], vms[second.name]), cluster.ready))
+    settings, (vms[first.name], vms[second.name]), (setups[first.name], setups[second.name]), fence_virtd, network))
+redis = RedisHa("redis", RedisHaArgs(settings, (vms[first.name], vms[second.name]), cluster.ready, network))
 
 pulumi.export("port", redis.port)
 pulumi.export("endpoint", redis.endpoint)

@@ -38,7 +38,8 @@ class NodeSetupArgs:
     """With a quorum device: qnetd's CA and the cluster's client certificate (secret)."""
     whole_cluster: pulumi.Resource
     """What only goes with the whole cluster (its network): when it goes too (`pulumi destroy`),
-    draining the node is pointless, and its peer, which would run the drain, may be gone first."""
+    the undo steps are skipped (components/steps.py, run_script); the drain's node may even be
+    gone first."""
     rejoin_requested: str = ""
     """When the program last found the node out of the cluster (components/rolling.py), "" if
     never: a new value runs the membership step again, which brings the node back."""
@@ -65,7 +66,8 @@ class NodeSetup(pulumi.ComponentResource):
                 aliases.append(pulumi.Alias(name=f"{earlier_parent}-{node.name}-{earlier_role}",
                                             parent=pulumi.create_urn(earlier_parent, EARLIER_PARENTS[earlier_parent])))
             return run_script(f"{name}-{role}", settings, node, script, arguments, parent=self, depends_on=after,
-                              stdin=stdin, undo=undo, triggers=[args.vm.domain_id], aliases=aliases)
+                              stdin=stdin, undo=undo, triggers=[args.vm.domain_id], aliases=aliases,
+                              whole_cluster=args.whole_cluster)
 
         wait = step("wait", "wait_ready.sh", [settings.ready_timeout_s], [args.vm],
                     was="cluster:wait")
@@ -140,7 +142,7 @@ class NodeSetup(pulumi.ComponentResource):
             stdin=pulumi.Output.secret(f"{settings.hacluster_password}\n{admin_password(settings)}\n"),
             triggers=[args.vm.domain_id],
             undo=("node_drain.sh", [settings.cluster_name, node.name, peer.ip, *redis_args]),
-            deleted_with=args.whole_cluster,
+            whole_cluster=args.whole_cluster,
         )
 
         self.prepared = prepared[0]

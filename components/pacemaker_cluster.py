@@ -25,6 +25,8 @@ class PacemakerClusterArgs:
     cluster) before the cluster-wide steps."""
     fence_virtd: pulumi.Resource | None
     """With fencing xvm: the step after which fence_virtd serves the cluster network."""
+    whole_cluster: pulumi.Resource
+    """The cluster's network: when it goes too (`pulumi destroy`), no step is undone on the nodes."""
 
 
 class PacemakerCluster(pulumi.ComponentResource):
@@ -42,14 +44,15 @@ class PacemakerCluster(pulumi.ComponentResource):
         # A replaced node's pcsd is new: both authenticate again.
         auths = [run_script(f"{name}-{node.name}-auth", settings, node, "cluster_auth.sh",
                             [first.name, first.ip, second.name, second.ip],
-                            parent=self, depends_on=list(args.nodes), stdin=hacluster_password,
+                            parent=self, depends_on=list(args.nodes), whole_cluster=args.whole_cluster,
+                            stdin=hacluster_password,
                             triggers=[vm.domain_id for vm in args.vms])
                  for node in settings.nodes]
         setup = run_script(
             f"{name}-setup", settings, first, "cluster_setup.sh",
             [settings.cluster_name, first.name, first.ip, second.name, second.ip,
              settings.corosync_token_ms, settings.corosync_consensus_ms, settings.cluster_ready_timeout_s],
-            parent=self, depends_on=auths, undo=("cluster_destroy.sh", [settings.cluster_name]),
+            parent=self, depends_on=auths, whole_cluster=args.whole_cluster, undo=("cluster_destroy.sh", [settings.cluster_name]),
         )
         formed: pulumi.Resource = setup
         if settings.quorum_device is not None:
@@ -58,17 +61,18 @@ class PacemakerCluster(pulumi.ComponentResource):
             formed = run_script(
                 f"{name}-quorum-device", settings, first, "quorum_device.sh",
                 [settings.quorum_device.hypervisor.address, HOLDS_VIP_HEURISTIC, settings.cluster_ready_timeout_s],
-                parent=self, depends_on=[setup],
+                parent=self, depends_on=[setup], whole_cluster=args.whole_cluster,
                 undo=("quorum_device_remove.sh", [settings.cluster_ready_timeout_s]))
         boot = [
             run_script(f"{name}-{node.name}-boot", settings, node, "cluster_boot.sh",
                        [str(settings.start_cluster_at_boot).lower(), str(settings.quorum_device is not None).lower()],
-                       parent=self, depends_on=[formed], triggers=[vm.domain_id])
+                       parent=self, depends_on=[formed], whole_cluster=args.whole_cluster,
+                       triggers=[vm.domain_id])
             for node, vm in zip(settings.nodes, args.vms, strict=True)
         ]
         # Properties turn STONITH on: fence_virtd must answer by then.
         properties = run_script(f"{name}-properties", settings, first, "cluster_properties.sh",
-                                cluster_properties(settings), parent=self,
+                                cluster_properties(settings), parent=self, whole_cluster=args.whole_cluster,
                                 depends_on=[*boot, *([args.fence_virtd] if args.fence_virtd else [])])
 
         self.ready = properties

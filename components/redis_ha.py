@@ -25,6 +25,9 @@ class RedisHaArgs:
     cluster_ready: pulumi.Resource
     """The step after which the cluster is formed, its properties set, and both nodes' Redis
     configured (NodeSetup)."""
+    whole_cluster: pulumi.Resource
+    """The cluster's network: when it goes too (`pulumi destroy`), the resources are not removed
+    from the CIB first."""
 
 
 class RedisHa(pulumi.ComponentResource):
@@ -48,7 +51,7 @@ class RedisHa(pulumi.ComponentResource):
 
         resources = run_script(
             f"{name}-resources", settings, first, "cib_apply.sh", list(OWNED_IDS),
-            parent=self, depends_on=[args.cluster_ready],
+            parent=self, depends_on=[args.cluster_ready], whole_cluster=args.whole_cluster,
             stdin=serialise(resource_plan(settings)),
             undo=("cib_remove.sh", list(OWNED_IDS)),
         )
@@ -56,7 +59,7 @@ class RedisHa(pulumi.ComponentResource):
         check = run_script(
             f"{name}-check", settings, first, "check_redis_ha.sh",
             [CLI, settings.vip, settings.redis_port, settings.cluster_ready_timeout_s],
-            parent=self, depends_on=[resources], stdin=password,
+            parent=self, depends_on=[resources], whole_cluster=args.whole_cluster, stdin=password,
             # Re-check whenever the resources were re-applied or a VM was replaced: `pulumi up`
             # succeeds only with a cluster that serves.
             triggers=[resources.stdout, *(vm.domain_id for vm in args.vms)],

@@ -138,6 +138,27 @@ def test_fence_virtd_is_set_up_over_ssh_on_a_remote_hypervisor(config: dict[str,
     assert "qemu:///system" in daemon["create"]
 
 
+def test_pulumi_destroy_undoes_nothing_on_the_nodes_but_everything_on_the_hypervisor(
+        config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    program = run_program({**config, "libvirtUri": "qemu+ssh://ops@hv1.example.net/system",
+                           "quorumDevice": "hypervisor"}, monkeypatch)
+    commands = program.of_type("command:remote:Command")
+    on_nodes = {name for name, args in commands.items()
+                if secret(args.inputs["connection"])["host"] in ("192.168.150.11", "192.168.150.12")}
+    undone_on_nodes = {name for name in on_nodes if commands[name].inputs.get("delete")}
+    # Every kind of undo a node has: the cluster, its resources, quorum device, exporters, drain.
+    assert {"cluster-setup", "cluster-quorum-device", "redis-resources", "redis-1-qdevice",
+            "redis-1-monitoring", "redis-1-membership"} <= undone_on_nodes
+    # The VMs go with the network: a node that no longer answers must not hold the destroy.
+    assert {name: program.deleted_with.get(name) for name in on_nodes} == dict.fromkeys(on_nodes, "network")
+    # fence_virtd and qnetd outlive the stack's VMs on the hypervisor: their undo always runs.
+    on_hypervisor = set(commands) - on_nodes
+    assert on_hypervisor == {"fence-daemon", "qnetd-daemon"}
+    assert not on_hypervisor & set(program.deleted_with)
+    assert all(commands[name].inputs["delete"] for name in on_hypervisor)
+
+
 def test_fencing_none_creates_nothing_for_fencing_and_warns(config: dict[str, str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     warnings: list[str] = []
