@@ -6,8 +6,11 @@ Must run as root with the lab up (lab/up.sh).
 
 from __future__ import annotations
 
+import os
 import subprocess
+import threading
 import time
+import tty
 from pathlib import Path
 
 from components.host_keys import known_hosts
@@ -19,6 +22,8 @@ URI = "qemu:///system"
 POOL = "redis-ha-lab"
 LAB_DIR = Path("/var/lib/redis-ha-lab")
 SSH_KEY = LAB_DIR / "ssh" / "id_ed25519"
+CONSOLES = LAB_DIR / "run" / "consoles"
+"""Each domain's serial console as recorded by record_console: kept by lab/down.sh."""
 
 
 def run(*argv: str, stdin: str | None = None, check: bool = True, timeout: float | None = None,
@@ -79,3 +84,47 @@ def wait_for_ssh(settings: Settings, node: Node, timeout_s: float) -> float:
             raise TimeoutError(f"no SSH to {node.name} ({node.ip}) within {timeout_s:.0f}s: {answer.stderr.strip()}")
         time.sleep(3)
     return time.monotonic() - started
+
+
+def record_console(domain: str) -> Path:
+    """Copies the domain's serial console (the guest kernel's console=ttyS0: a panic, a hung task,
+    the OOM killer) to a new file under CONSOLES, from when the domain runs, across its restarts,
+    in a daemon thread; returns the file. libvirt keeps nothing of a pty console that nobody reads, and
+    a guest that stops answering (CI, stop 27) leaves no other trace on the hypervisor."""
+    CONSOLES.mkdir(parents=True, exist_ok=True)
+    path = CONSOLES / f"{domain}.log"
+
+    def copy() -> None:
+        with path.open("wb") as log:
+            while True:
+                pty = virsh("ttyconsole", domain, check=False).stdout.strip()
+                try:
+                    fd = os.open(pty, os.O_RDONLY | os.O_NOCTTY) if pty else -1
+                except OSError:
+                    fd = -1
+                if fd < 0:
+                    time.sleep(2)
+                    continue
+                try:
+                    # Raw, as qemu made it: an echo would send the guest its own output as input.
+                    tty.setraw(fd)
+                    while chunk := os.read(fd, 4096):
+                        log.write(chunk)
+                        log.flush()
+                except OSError:
+                    pass  # EIO: qemu closed the console, the domain stopped
+                finally:
+                    os.close(fd)
+
+    threading.Thread(target=copy, name=f"console {domain}", daemon=True).start()
+    return path
+
+
+def console_tail(domain: str, lines: int) -> list[str]:
+    """The last lines record_console wrote for the domain, control characters dropped."""
+    path = CONSOLES / f"{domain}.log"
+    if not path.exists():
+        return []
+    text = path.read_bytes()[-65536:].decode(errors="replace")
+    printable = ["".join(c for c in line if c.isprintable()) for line in text.splitlines()]
+    return [line for line in printable if line.strip()][-lines:]

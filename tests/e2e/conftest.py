@@ -156,6 +156,21 @@ def stop_sampling(deployment: Deployment, settings: Settings) -> None:
                              f"grep -qF {PS_SAMPLES}.sh /proc/$pid/cmdline && kill $pid; rm {PS_SAMPLES}.pid'")
 
 
+def lab_state(settings: Settings) -> str:
+    """What the hypervisor knows of each node when the stack failed to come up: whether its domain
+    runs, whether it answers SSH or ARP, and the end of its console (guests.record_console)."""
+    report = ["the lab when the session's stack failed:"]
+    for node in settings.nodes:
+        domain = settings.domain_name(node)
+        state = guests.virsh("domstate", "--reason", domain, check=False)
+        answer = guests.ssh(settings, node, "uptime", check=False, timeout=30)
+        neighbour = guests.run("ip", "neigh", "show", node.ip, check=False).stdout.strip()
+        report += [f"{node.name}: domain {(state.stdout or state.stderr).strip()}; "
+                   f"ssh: {(answer.stdout or answer.stderr).strip()}; neighbour: {neighbour or 'none'}",
+                   *(f"  console| {line}" for line in guests.console_tail(domain, 25))]
+    return "\n".join(report)
+
+
 def domains_of(settings: Settings) -> list[str]:
     """The stack's libvirt domains that exist."""
     return [settings.domain_name(node) for node in settings.nodes
@@ -173,18 +188,34 @@ def cluster() -> Iterator[Deployment]:
     taken = domains_of(deployment.settings)
     if taken:
         pytest.fail(f"domains {taken} exist: another stack of the lab is up (make down removes the dev stack's)")
+    for node in deployment.settings.nodes:
+        guests.record_console(deployment.settings.domain_name(node))
     sampler = threading.Thread(target=sample_process_lists, args=(deployment, deployment.settings), daemon=True)
     sampler.start()
+    # Taken before the destroy below deletes the evidence; noted on whichever error ends the
+    # session's setup, so that the end of its report says what became of the nodes.
+    failed_lab = ""
     try:
-        deployment.up("first up")
-        sampler.join(timeout=60)
-        stop_sampling(deployment, deployment.settings)
+        try:
+            deployment.up("first up")
+            sampler.join(timeout=60)
+            stop_sampling(deployment, deployment.settings)
+        except Exception as error:
+            failed_lab = lab_state(deployment.settings)
+            error.add_note(failed_lab)
+            raise
         yield deployment
     finally:
-        # test_teardown.py removes the stack once it has checked the destroy.
-        if stack.exists() and stack.export()["deployment"].get("resources"):
-            deployment.destroy("destroy at the end of the session")
-        print(f"e2e phases (s): {json.dumps(deployment.phases)}", flush=True)
+        try:
+            # test_teardown.py removes the stack once it has checked the destroy.
+            if stack.exists() and stack.export()["deployment"].get("resources"):
+                deployment.destroy("destroy at the end of the session")
+        except Exception as error:
+            if failed_lab:
+                error.add_note(failed_lab)
+            raise
+        finally:
+            print(f"e2e phases (s): {json.dumps(deployment.phases)}", flush=True)
 
 
 HEALTHY_TIMEOUT_S = 1200
