@@ -111,8 +111,10 @@ class NodeSetup(pulumi.ComponentResource):
             # The exporters configured (install_packages.sh installed them) and opened to
             # monitoringNetworks only; both go with their undo when monitoring is none.
             ports = ",".join(str(port) for port in EXPORTER_PORTS.values())
+            # After the Redis port's: firewalld answers one client at a time, and two at once on a
+            # loaded node made a call wait past firewall-cmd's D-Bus timeout.
             step("monitoring-firewall", "firewall_ports.sh", ["exporter", ports, *settings.monitoring_networks],
-                 [firewall], undo=("firewall_ports.sh", ["exporter", ports]))
+                 [redis_firewall], undo=("firewall_ports.sh", ["exporter", ports]))
             tls_files: list[str | int] = []
             if settings.tls:
                 tls_files.append(CA_FILE)

@@ -21,22 +21,33 @@ for _ in $(seq 1 90); do
   firewall-cmd --state >/dev/null 2>&1 && break
   sleep 2
 done
-for service in ssh high-availability; do
-  if ! firewall-cmd --quiet --permanent --query-service="$service"; then
-    firewall-cmd --quiet --permanent --add-service="$service"
-    changes+=("opened $service")
+# Opened in the saved configuration and in the running one, without --reload (see
+# firewall_ports.sh: a reload can outlast firewall-cmd's D-Bus wait on a loaded node).
+declare -A reported=()
+report() {
+  if [[ -z "${reported[$1]:-}" ]]; then
+    reported["$1"]=1
+    changes+=("$1")
+  fi
+}
+fence_rule="rule family=ipv4 source address=$fence_virtd_address port port=1229 protocol=tcp accept"
+for layer in permanent runtime; do
+  scope=()
+  if [[ "$layer" == permanent ]]; then scope=(--permanent); fi
+  read -r -a open_services <<<"$(firewall-cmd "${scope[@]}" --list-services)"
+  for service in ssh high-availability; do
+    if [[ " ${open_services[*]} " != *" $service "* ]]; then
+      firewall-cmd "${scope[@]}" --add-service="$service" >/dev/null
+      report "opened $service"
+    fi
+  done
+  if [[ -n "$fence_virtd_address" ]] && ! firewall-cmd --quiet "${scope[@]}" --query-rich-rule="$fence_rule"; then
+    firewall-cmd "${scope[@]}" --add-rich-rule="$fence_rule" >/dev/null
+    report "opened 1229/tcp to $fence_virtd_address"
   fi
 done
-if [[ -n "$fence_virtd_address" ]]; then
-  fence_rule="rule family=ipv4 source address=$fence_virtd_address port port=1229 protocol=tcp accept"
-  if ! firewall-cmd --quiet --permanent --query-rich-rule="$fence_rule"; then
-    firewall-cmd --quiet --permanent --add-rich-rule="$fence_rule"
-    changes+=("opened 1229/tcp to $fence_virtd_address")
-  fi
-fi
 if [[ ${#changes[@]} -eq 0 ]]; then
   echo "no change: firewalld running with ssh and high-availability${fence_virtd_address:+ and fence_xvm} open"
   exit 0
 fi
-firewall-cmd --quiet --reload
 echo "changed: ${changes[*]}"

@@ -256,7 +256,7 @@ def test_exporters_listen_on_each_node_open_to_the_cluster_network_and_are_liste
         firewall = commands[f"{node.name}-monitoring-firewall"].inputs
         assert firewall["create"].endswith(" exporter 9664,9121,9100 192.168.150.0/24")
         assert firewall["delete"].endswith(" exporter 9664,9121,9100")
-        assert program.depends(f"{node.name}-monitoring-firewall", f"{node.name}-firewall")
+        assert program.depends(f"{node.name}-monitoring-firewall", f"{node.name}-redis-firewall")
         assert commands[f"{node.name}-install"].inputs["create"].endswith(" redis exporters")
     redis_conf = secret(commands["redis-1-redis-config"].inputs["stdin"])
     assert "\nuser monitor on #" in redis_conf

@@ -57,11 +57,12 @@ def main(args: list[str]) -> int:
                   "--remove-service": ("services", "remove"), "--query-port": ("ports", "query"),
                   "--add-port": ("ports", "add"), "--remove-port": ("ports", "remove"),
                   "--query-rich-rule": ("rich", "query"), "--add-rich-rule": ("rich", "add"),
-                  "--remove-rich-rule": ("rich", "remove"), "--list-rich-rules": ("rich", "list")}[name]
+                  "--remove-rich-rule": ("rich", "remove"), "--list-rich-rules": ("rich", "list"),
+                  "--list-services": ("services", "list")}[name]
     if kind == "rich" and verb != "list":
         value = canonical(value)
     if verb == "list":
-        print("\n".join(entries[kind]))
+        print(("\n" if kind == "rich" else " ").join(entries[kind]))
         return 0
     present = value in entries[kind]
     if verb == "query":
