@@ -95,7 +95,10 @@ def record_console(domain: str) -> Path:
     path = CONSOLES / f"{domain}.log"
 
     def copy() -> None:
-        with path.open("wb") as log:
+        # Root's only, as libvirt's own qemu logs: a console prints whatever the guest writes.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with open(descriptor, "wb") as log:
             while True:
                 pty = virsh("ttyconsole", domain, check=False).stdout.strip()
                 try:
