@@ -21,10 +21,35 @@ if ! printf '%s\n%s' "$current_hash" "$password" | perl -e '
   changes+=("set hacluster password")
 fi
 
+# pcsd (and its Ruby half, which it needs) start in seconds on hardware; on a loaded emulated node
+# a start outlasted systemd's default 90 s (an e2e run here, 2026-11-28: "Job for pcsd.service
+# failed because a timeout was exceeded"), in Debian's postinst and again here.
+timeout_text='# Written by redis-ha (hacluster_password.sh): room for a start on a slow or loaded node.
+[Service]
+TimeoutStartSec=600'
+reload=false
+for unit in pcsd pcsd-ruby; do
+  drop_in="/etc/systemd/system/$unit.service.d/redis-ha-start-timeout.conf"
+  if [[ "$(cat "$drop_in" 2>/dev/null)" != "$timeout_text" ]]; then
+    mkdir -p "${drop_in%/*}"
+    printf '%s\n' "$timeout_text" > "$drop_in"
+    changes+=("gave $unit 600 s to start")
+    reload=true
+  fi
+done
+if [[ "$reload" == true ]]; then
+  systemctl daemon-reload
+fi
+
 if ! systemctl is-enabled --quiet pcsd; then
   systemctl enable pcsd >/dev/null 2>&1
   changes+=("enabled pcsd")
 fi
+# A start the package began may still be under way, with the old timeout: let it end first.
+for _ in $(seq 1 300); do
+  [[ "$(systemctl is-active pcsd || true)" == activating ]] || break
+  sleep 2
+done
 if ! systemctl is-active --quiet pcsd; then
   systemctl start pcsd
   changes+=("started pcsd")

@@ -43,7 +43,12 @@ def test_hacluster_password_is_set_once_and_pcsd_started(node: Node) -> None:
     node.set("shadow", "hacluster:!:19000:0:99999:7:::\n")
     first = node.run("hacluster_password.sh", stdin=HACLUSTER_PASSWORD + "\n")
     assert first.returncode == 0, first.stderr
-    assert first.report == "changed: set hacluster password enabled pcsd started pcsd"
+    assert first.report == ("changed: set hacluster password gave pcsd 600 s to start gave pcsd-ruby 600 s to start "
+                            "enabled pcsd started pcsd")
+    for unit in ("pcsd", "pcsd-ruby"):
+        drop_in = node.seen(f"/etc/systemd/system/{unit}.service.d/redis-ha-start-timeout.conf")
+        assert "\nTimeoutStartSec=600\n" in drop_in.read_text()
+    assert ["systemctl", "daemon-reload"] in node.calls("systemctl")
     shadow_hash = (node.state / "shadow").read_text().split(":")[1]
     assert shadow_hash.startswith("$y$") and HACLUSTER_PASSWORD not in shadow_hash
     # The password went to chpasswd on stdin, never as an argument.
