@@ -22,8 +22,8 @@ if ! printf '%s\n%s' "$current_hash" "$password" | perl -e '
 fi
 
 # pcsd (and its Ruby half, which it needs) start in seconds on hardware; on a loaded emulated node
-# a start outlasted systemd's default 90 s (an e2e run here, 2026-11-28: "Job for pcsd.service
-# failed because a timeout was exceeded"), in Debian's postinst and again here.
+# a start outlasted systemd's default 90 s (an e2e run here, 2026-11-28: pcsd not up yet after the
+# install, then "Job for pcsd.service failed because a timeout was exceeded" from this step).
 timeout_text='# Written by redis-ha (hacluster_password.sh): room for a start on a slow or loaded node.
 [Service]
 TimeoutStartSec=600'
