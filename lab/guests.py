@@ -86,13 +86,17 @@ def wait_for_ssh(settings: Settings, node: Node, timeout_s: float) -> float:
     return time.monotonic() - started
 
 
+def console_file(domain: str) -> Path:
+    return CONSOLES / f"{domain}.log"
+
+
 def record_console(domain: str) -> Path:
     """Copies the domain's serial console (the guest kernel's console=ttyS0: a panic, a hung task,
     the OOM killer) to a new file under CONSOLES, from when the domain runs, across its restarts,
     in a daemon thread; returns the file. libvirt keeps nothing of a pty console that nobody reads, and
     a guest that stops answering (CI, stop 27) leaves no other trace on the hypervisor."""
     CONSOLES.mkdir(parents=True, exist_ok=True)
-    path = CONSOLES / f"{domain}.log"
+    path = console_file(domain)
 
     def copy() -> None:
         # Root's only, as libvirt's own qemu logs: a console prints whatever the guest writes.
@@ -125,7 +129,7 @@ def record_console(domain: str) -> Path:
 
 def console_tail(domain: str, lines: int) -> list[str]:
     """The last lines record_console wrote for the domain, control characters dropped."""
-    path = CONSOLES / f"{domain}.log"
+    path = console_file(domain)
     if not path.exists():
         return []
     text = path.read_bytes()[-65536:].decode(errors="replace")
