@@ -87,13 +87,17 @@ class Node:
                                check=True).stdout.split()[0]
         user = [] if os.geteuid() == 0 else ["--user", "--preserve-credentials"]
         self._command = ["nsenter", f"--target={inner}", *user, "--mount", "--pid"]
-        # Groups the packages would have made (install -g redis needs one), with ids this machine
-        # does not use, so that a file's group is the node's whatever this machine's groups are.
-        groups = Path("/etc/group").read_text()
-        used = {int(gid) for _, gid in _group_ids(groups)}
-        redis_gid, haclient_gid = [gid for gid in range(64000, 65000) if gid not in used][:2]
-        self.write("/etc/group", groups + f"redis:x:{redis_gid}:\nhaclient:x:{haclient_gid}:\n")
+        # Groups the packages would have made (install -g redis needs one).
+        self.add_groups("redis", "haclient")
         self._inside(f"rm -rf {' '.join(HIDDEN)} && mkdir -p {' '.join(PACKAGED_FOLDERS)}")
+
+    def add_groups(self, *names: str) -> None:
+        """Groups added to the node's /etc/group with ids this machine does not use, so that a
+        file's group is the node's whatever this machine's groups are."""
+        groups = self.seen("/etc/group").read_text()
+        used = {int(gid) for _, gid in _group_ids(groups)}
+        free = [gid for gid in range(64000, 65000) if gid not in used]
+        self.write("/etc/group", groups + "".join(f"{name}:x:{gid}:\n" for name, gid in zip(names, free, strict=False)))
 
     def upper(self, path: str) -> Path:
         """Where a file the script writes at ``path`` lands."""

@@ -889,7 +889,7 @@ def run_monitoring(node: Node, ports: list[int], *tls: str, wait: int = 5) -> Ra
 
 
 def with_prometheus_user(node: Node) -> None:
-    node.write("/etc/group", Path("/etc/group").read_text() + "prometheus:x:998:\n")
+    node.add_groups("prometheus")
 
 
 def test_exporters_listen_on_the_address_given_read_the_password_from_a_file_and_start_once(
