@@ -6,26 +6,29 @@
 # Usage: cib_apply.sh ID... < plan
 set -euo pipefail
 
-# Whether the CIB on stdin configures an alert with the id $1 (pcs has no "alert config ID").
-HAS_ALERT='import sys, xml.etree.ElementTree as ET
-alerts = ET.parse(sys.stdin).iterfind("configuration/alerts/alert")
-sys.exit(0 if any(alert.get("id") == sys.argv[1] for alert in alerts) else 1)'
+# What each ID given is in the CIB on stdin, one "KIND ID" line each (resource, stonith or alert;
+# nothing for an ID it lacks): read from the XML, where a pcs "config" per ID and kind costs
+# seconds of pcs start-up each on a slow node.
+KINDS='import sys, xml.etree.ElementTree as ET
+configuration = ET.parse(sys.stdin).getroot().find("configuration")
+for wanted in sys.argv[1:]:
+    for top in configuration.iterfind("resources/*"):
+        if wanted in [top.get("id")] + [child.get("id") for child in top.iter("primitive")]:
+            print("stonith" if top.get("class") == "stonith" else "resource", wanted)
+    if any(alert.get("id") == wanted for alert in configuration.iterfind("alerts/alert")):
+        print("alert", wanted)'
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pcs cluster cib > "$work/live.xml"
 cp "$work/live.xml" "$work/wanted.xml"
 
-for owned in "$@"; do
-  # pcs keeps fence devices apart from other resources: each has its own subcommand.
-  for kind in resource stonith; do
-    if pcs -f "$work/wanted.xml" "$kind" config "$owned" >/dev/null 2>&1; then
-      pcs -f "$work/wanted.xml" "$kind" delete "$owned" --force >/dev/null 2>&1
-    fi
-  done
-  if python3 -c "$HAS_ALERT" "$owned" < "$work/wanted.xml"; then
-    pcs -f "$work/wanted.xml" alert delete "$owned" >/dev/null
-  fi
-done
+# pcs keeps fence devices apart from other resources: each kind has its own subcommand.
+while read -r kind owned; do
+  case "$kind" in
+    alert) pcs -f "$work/wanted.xml" alert delete "$owned" >/dev/null ;;
+    *) pcs -f "$work/wanted.xml" "$kind" delete "$owned" --force >/dev/null 2>&1 ;;
+  esac
+done < <(python3 -c "$KINDS" "$@" < "$work/wanted.xml")
 while IFS=$'\t' read -r -a command; do
   [[ ${#command[@]} -eq 0 ]] && continue
   pcs -f "$work/wanted.xml" "${command[@]}"
