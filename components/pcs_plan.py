@@ -69,22 +69,13 @@ def redis_command(settings: Settings) -> list[str]:
     ]
 
 
-def constraint_commands(settings: Settings) -> list[list[str]]:
-    # The VIP only ever sits where the Redis master is...
-    placement = ["constraint", "colocation", "add", VIP_RESOURCE, "with", "Promoted", REDIS_CLONE, "INFINITY"]
-    # ...and arrives only after promotion has finished there (with notify=true, once the
-    # post-promote notifications are done too).
-    arrival = ["constraint", "order", "promote", REDIS_CLONE, "then", "start", VIP_RESOURCE]
-    if settings.vip_release == "before-demote":
-        # The recipe's: symmetrical, so its reverse stops the VIP before the demote begins, and
-        # writes stop for the VIP's stop and the pre-demote notification while the master could
-        # still take them.
-        return [placement, arrival]
-    # It leaves only once the master is a replica. Until its demote's REPLICAOF the master takes
-    # writes and streams them to the replica Pacemaker promotes next (a demote keeps that link up);
-    # from then on it refuses them (READONLY) and acknowledges none.
-    departure = ["constraint", "order", "demote", REDIS_CLONE, "then", "stop", VIP_RESOURCE, "symmetrical=false"]
-    return [placement, [*arrival, "symmetrical=false"], departure]
+def constraint_commands() -> list[list[str]]:
+    return [
+        # The VIP only ever sits where the Redis master is...
+        ["constraint", "colocation", "add", VIP_RESOURCE, "with", "Promoted", REDIS_CLONE, "INFINITY"],
+        # ...and arrives only after promotion has finished there.
+        ["constraint", "order", "promote", REDIS_CLONE, "then", "start", VIP_RESOURCE],
+    ]
 
 
 def promotion_alert_command() -> list[str]:
@@ -107,7 +98,7 @@ def fence_command(settings: Settings) -> list[str]:
 
 def resource_plan(settings: Settings) -> list[list[str]]:
     fencing = [fence_command(settings)] if settings.fencing == "xvm" else []
-    return [*fencing, vip_command(settings), redis_command(settings), *constraint_commands(settings),
+    return [*fencing, vip_command(settings), redis_command(settings), *constraint_commands(),
             promotion_alert_command()]
 
 

@@ -126,7 +126,6 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("monitorTimeoutSeconds", "integer", 30, bounds=(5, 3600)),
     KeySpec("redisOperationTimeoutSeconds", "integer", 120, bounds=(30, 86400)),
     KeySpec("redisAgentPause", "string", "writes"),
-    KeySpec("vipRelease", "string", "after-demote"),
     KeySpec("migrationThreshold", "integer", 1, bounds=(1, 1000000)),
     KeySpec("failureTimeoutSeconds", "integer", 60, bounds=(0, 86400)),
     KeySpec("resourceStickiness", "integer", 1, bounds=(0, 1000000)),
@@ -146,7 +145,6 @@ MONITORING_MODES = ("exporters", "none")
 # How the redis agent's demote (and the notifications that repoint a replica) pause the server's
 # clients: its own CLIENT PAUSE holds every command, or WRITE mode holds writes only.
 AGENT_PAUSE_MODES = ("writes", "all")
-VIP_RELEASE_MODES = ("after-demote", "before-demote")
 # The Prometheus exporters on each node (monitoring exporters) and the ports they listen on:
 # the ports their Debian packages default to.
 EXPORTER_PORTS = {"hacluster": 9664, "redis": 9121, "node": 9100}
@@ -239,8 +237,6 @@ class Settings:
     """Raised by one, new keys and certificates for the nodes and the application (the CA stays)."""
     agent_pause: str
     """writes or all: what the agent's CLIENT PAUSE holds (redisAgentPause)."""
-    vip_release: str
-    """after-demote or before-demote: when the VIP leaves a master that is being demoted (vipRelease)."""
     cluster_name: str
     client_networks: tuple[str, ...]
     monitoring: bool
@@ -745,7 +741,6 @@ def load_settings(get: Callable[[str], str | None], configured: Iterable[str] = 
         tls=tls,
         tls_client_auth=tls_client_auth,
         agent_pause=_choice(reader, "redisAgentPause", AGENT_PAUSE_MODES),
-        vip_release=_choice(reader, "vipRelease", VIP_RELEASE_MODES),
         tls_rotation=_integer(reader, "tlsRotation"),
         cluster_name=cluster_name,
         client_networks=client_networks,

@@ -29,8 +29,6 @@ STOCK: dict[str, str] = {
     "priorityFencingDelaySeconds": "0",
     # The agent talking to Redis through a plain redis-cli: its CLIENT PAUSE holds every command.
     "redisAgentPause": "all",
-    # The recipe's symmetric VIP order: the VIP stops before the demote begins.
-    "vipRelease": "before-demote",
     # Pacemaker's own load-threshold: on a loaded node the cluster throttles its actions.
     "loadThresholdPercent": "80",
 }

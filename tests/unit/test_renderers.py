@@ -115,17 +115,8 @@ def test_redis_command_is_promotable_with_notify_and_both_monitors(load: Callabl
     assert "wait_last_known_master=true" in command
 
 
-def test_constraints_keep_vip_on_master_after_promotion(settings: Settings) -> None:
-    assert constraint_commands(settings) == [
-        ["constraint", "colocation", "add", "vip", "with", "Promoted", "redis-clone", "INFINITY"],
-        ["constraint", "order", "promote", "redis-clone", "then", "start", "vip", "symmetrical=false"],
-        # Not the reverse of the promote order: the VIP leaves a master only once it is demoted.
-        ["constraint", "order", "demote", "redis-clone", "then", "stop", "vip", "symmetrical=false"],
-    ]
-
-
-def test_the_recipes_vip_release_stops_the_vip_before_the_demote(load: Callable[..., Settings]) -> None:
-    assert constraint_commands(load(vipRelease="before-demote")) == [
+def test_constraints_keep_vip_on_master_after_promotion() -> None:
+    assert constraint_commands() == [
         ["constraint", "colocation", "add", "vip", "with", "Promoted", "redis-clone", "INFINITY"],
         ["constraint", "order", "promote", "redis-clone", "then", "start", "vip"],
     ]

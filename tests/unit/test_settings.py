@@ -75,7 +75,6 @@ BAD = [
     ({"networkCidr": "192.168.150.1/24"}, "networkCidr", "not an IPv4 network"),
     ({"networkCidr": "192.168.150.0/30"}, "networkCidr", "too small"),
     ({"networkMode": "bridge"}, "networkMode", "one of nat, route, none"),
-    ({"vipRelease": "never"}, "vipRelease", "one of after-demote, before-demote"),
     ({"gateway": "10.0.0.1"}, "gateway", "outside networkCidr"),
     ({"gateway": "192.168.150.254"}, "gateway", "bridge"),
     ({"nodeNames": json.dumps(["a", "b", "c"])}, "nodeNames", "exactly two"),

@@ -82,7 +82,7 @@ def test_stock_is_a_valid_configuration_of_this_program_and_differs_from_ours() 
     assert [key for key in STOCK if str(defaults[key]) != STOCK[key]] == [
         "redisPromotedMonitorIntervalSeconds", "redisUnpromotedMonitorIntervalSeconds", "monitorTimeoutSeconds",
         "migrationThreshold", "failureTimeoutSeconds", "corosyncTokenMs", "priorityFencingDelaySeconds", "redisAgentPause",
-        "vipRelease", "loadThresholdPercent"]
+        "loadThresholdPercent"]
 
 
 def test_stock_settings_load(config: dict[str, str]) -> None:

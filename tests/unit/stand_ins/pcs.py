@@ -102,13 +102,8 @@ def constraint(tree: ET.ElementTree[ET.Element], args: list[str]) -> None:
         ET.SubElement(constraints, "rsc_colocation", {"id": f"colocation-{args[2]}-{args[5]}", "rsc": args[2],
                                                       "with-rsc": args[5], "with-rsc-role": args[4], "score": args[6]})
     elif args[0] == "order":
-        # pcs: order ACTION FIRST then ACTION THEN [symmetrical=...]; ids made unique with a suffix as pcs does.
-        options = dict(option.split("=", 1) for option in args[6:])
-        base = f"order-{args[2]}-{args[5]}-mandatory"
-        taken = {element.get("id") for element in constraints}
-        rid = next(candidate for candidate in (base, *(f"{base}-{n}" for n in range(1, 10))) if candidate not in taken)
-        ET.SubElement(constraints, "rsc_order", {"id": rid, "first": args[2], "first-action": args[1],
-                                                 "then": args[5], "then-action": args[4], **options})
+        ET.SubElement(constraints, "rsc_order", {"id": f"order-{args[2]}-{args[5]}", "first": args[2],
+                                                 "first-action": args[1], "then": args[5], "then-action": args[4]})
 
 
 def corosync_conf(name: str, nodes: list[tuple[str, str]], token: str, consensus: str) -> str:
