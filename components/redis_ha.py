@@ -53,7 +53,7 @@ class RedisHa(pulumi.ComponentResource):
             f"{name}-resources", settings, first, "cib_apply.sh", list(OWNED_IDS),
             parent=self, depends_on=[args.cluster_ready], whole_cluster=args.whole_cluster,
             stdin=serialise(resource_plan(settings)),
-            undo=("cib_remove.sh", list(OWNED_IDS)),
+            undo=("cib_apply.sh", ["--remove", *OWNED_IDS]),
         )
         password = pulumi.Output.secret(admin_password(settings) + "\n")
         check = run_script(

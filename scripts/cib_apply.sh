@@ -3,7 +3,10 @@
 # Reads a plan from stdin: one pcs command per line, arguments separated by tabs, without
 # the leading "pcs". The named resources and alerts are removed from a copy of the live CIB and
 # the plan rebuilds them there; the copy is pushed only if resources, constraints or alerts differ.
+# With --remove (the step's undo) it deletes the named resources (and with them their
+# constraints) and alerts from the live cluster instead, through pcs, which stops each first.
 # Usage: cib_apply.sh ID... < plan
+#        cib_apply.sh --remove ID...
 set -euo pipefail
 
 # What each ID given is in the CIB on stdin, one "KIND ID" line each (resource, stonith or alert;
@@ -17,6 +20,28 @@ for wanted in sys.argv[1:]:
             print("stonith" if top.get("class") == "stonith" else "resource", wanted)
     if any(alert.get("id") == wanted for alert in configuration.iterfind("alerts/alert")):
         print("alert", wanted)'
+
+if [[ "${1:-}" == --remove ]]; then
+  shift
+  # Read once: a cluster that is not running has nothing to delete (as pcs resource config says).
+  cib="$(pcs cluster cib 2>/dev/null || true)"
+  changes=()
+  if [[ -n "$cib" ]]; then
+    while read -r kind owned; do
+      case "$kind" in
+        alert) pcs alert delete "$owned"; changes+=("deleted alert $owned") ;;
+        *) pcs "$kind" delete "$owned" --force; changes+=("deleted $owned") ;;
+      esac
+    done < <(python3 -c "$KINDS" "$@" <<< "$cib")
+  fi
+  if [[ ${#changes[@]} -eq 0 ]]; then
+    echo "no change: none of $* exists"
+  else
+    echo "changed: ${changes[*]}"
+  fi
+  exit 0
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pcs cluster cib > "$work/live.xml"

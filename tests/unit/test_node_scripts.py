@@ -217,7 +217,7 @@ def test_properties_fail_when_pcs_does(node: Node) -> None:
     assert ran.returncode != 0 and "unable to get cib" in ran.stderr
 
 
-# -- cib_apply.sh / cib_remove.sh ------------------------------------------------------------
+# -- cib_apply.sh (and its --remove) -----------------------------------------------------------
 
 def live_cib(node: Node) -> ET.Element:
     return ET.parse(node.state / "cib.xml").getroot()
@@ -268,20 +268,20 @@ def test_a_plan_pcs_refuses_fails_the_step_and_pushes_nothing(node: Node, settin
 
 def test_cib_remove_deletes_the_resources_and_their_constraints(node: Node, settings: Settings) -> None:
     node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
-    ran = node.run("cib_remove.sh", *OWNED_IDS)
+    ran = node.run("cib_apply.sh", "--remove", *OWNED_IDS)
     assert ran.report == ("changed: deleted vip deleted redis deleted fence-xvm deleted alert redis-promotion-score"), \
         ran.stderr
     cib = live_cib(node)
     assert cib.findall("configuration/resources/*") == [] and cib.findall("configuration/constraints/*") == []
     assert cib.findall("configuration/alerts/*") == []
-    assert node.run("cib_remove.sh", *OWNED_IDS).report == (
+    assert node.run("cib_apply.sh", "--remove", *OWNED_IDS).report == (
         "no change: none of vip redis fence-xvm redis-promotion-score exists")
 
 
 def test_cib_remove_on_a_cluster_that_is_not_running_has_nothing_to_delete(node: Node, settings: Settings) -> None:
     node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
     node.fail("pcs", " ", "Error: unable to get cib, is pacemaker running?")
-    ran = node.run("cib_remove.sh", *OWNED_IDS)
+    ran = node.run("cib_apply.sh", "--remove", *OWNED_IDS)
     assert ran.returncode == 0 and ran.report == "no change: none of vip redis fence-xvm redis-promotion-score exists"
     assert ran.stderr == ""
 
@@ -293,7 +293,7 @@ def test_an_alert_someone_else_made_is_left_alone(node: Node, settings: Settings
     first = node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings)))
     assert first.report.startswith("changed: pushed"), first.stderr
     assert node.run("cib_apply.sh", *OWNED_IDS, stdin=serialise(resource_plan(settings))).report.startswith("no change")
-    node.run("cib_remove.sh", *OWNED_IDS)
+    node.run("cib_apply.sh", "--remove", *OWNED_IDS)
     assert [alert.get("id") for alert in live_cib(node).findall("configuration/alerts/alert")] == ["operators"]
 
 

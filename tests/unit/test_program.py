@@ -15,6 +15,7 @@ import yaml
 
 from components.host_keys import node_host_key
 from components.libvirt_xml import render_no_dns_xslt
+from components.pcs_plan import OWNED_IDS
 from components.redis_users import admin_password, monitor_password, replication_password
 from components.settings import Settings
 from components.tls import tls_material
@@ -212,7 +213,7 @@ def test_every_remote_command_runs_a_script_with_a_hash_or_an_undo(program: Prog
         assert args.inputs["create"].startswith("sudo bash -c '#!/usr/bin/env bash"), name
         assert args.inputs.get("delete") or args.inputs.get("triggers"), f"{name} neither undoes nor re-runs on edit"
     assert "cluster_destroy.sh" in commands["cluster-setup"].inputs["delete"]
-    assert "cib_remove.sh" in commands["redis-resources"].inputs["delete"]
+    assert commands["redis-resources"].inputs["delete"].endswith(" cib_apply.sh --remove " + " ".join(OWNED_IDS))
 
 
 def test_secrets_appear_only_on_stdin_and_in_the_ssh_key(program: Program, settings: Settings) -> None:
