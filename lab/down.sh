@@ -7,6 +7,19 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=env.sh
 . "$here/env.sh"
 
+# A lab whose processes were killed instead of taken down leaves its domains, networks and pool
+# defined in /etc/libvirt; the next lab's libvirtd loads them again, under the names every stack
+# of the lab uses. Only a running libvirtd undefines them: bring the lab up to remove them.
+lab_definitions_left() {
+  compgen -G "/etc/libvirt/qemu/$LAB_PREFIX*.xml" >/dev/null \
+    || compgen -G "/etc/libvirt/qemu/networks/$LAB_PREFIX*.xml" >/dev/null \
+    || compgen -G "/etc/libvirt/storage/$LAB_PREFIX*.xml" >/dev/null
+}
+if ! lab_pid_alive "$LAB_RUN/libvirtd.pid" && lab_definitions_left; then
+  lab_log "definitions of a lab whose processes died are left in /etc/libvirt: starting its libvirtd to remove them"
+  "$here/up.sh" >/dev/null
+fi
+
 stop_pid() {
   local name="$1" file="$LAB_RUN/$1.pid" pid
   if ! lab_pid_alive "$file"; then
