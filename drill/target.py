@@ -40,6 +40,10 @@ def _temp_file(prefix: str, text: str) -> Path:
     return Path(path)
 
 
+class NotHealthy(TimeoutError):
+    """The cluster did not become whole in time (Target.wait_healthy)."""
+
+
 @dataclass
 class Target:
     settings: Settings
@@ -192,7 +196,7 @@ class Target:
         started = time.monotonic()
         while (reason := self.health()) is not None:
             if time.monotonic() - started > timeout_s:
-                raise TimeoutError(f"cluster not healthy after {timeout_s:.0f}s: {reason}")
+                raise NotHealthy(f"cluster not healthy after {timeout_s:.0f}s: {reason}")
             time.sleep(2)
         return time.monotonic() - started
 

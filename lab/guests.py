@@ -58,10 +58,11 @@ def ssh(settings: Settings, node: Node, command: str, stdin: str | None = None, 
                stdin=stdin, check=check, timeout=timeout)
 
 
-# What ssh prints when it fails before the command starts (sshd not listening yet, or restarted
-# by cloud-init while the connection was being set up).
+# What ssh prints when it fails before the command starts (sshd not listening yet, restarted by
+# cloud-init while the connection was being set up, or on a guest so loaded that sshd's banner
+# missed ConnectTimeout: seen at the end of a first up on the lab's emulated guests).
 _DIAL_FAILURES = ("ssh: connect to host", "kex_exchange_identification", "Connection closed by",
-                  "Connection reset by")
+                  "Connection reset by", "Connection timed out during banner exchange")
 
 
 def ssh_dialing(settings: Settings, node: Node, command: str, stdin: str | None = None,

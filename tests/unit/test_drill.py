@@ -24,8 +24,9 @@ from drill.benchmark import parse_csv
 from drill.faults import FAULTS, wait_fenced
 from drill.plot import write_plots
 from drill.roles import RoleRounds, RoleWatch
-from drill.target import Target
+from drill.target import NotHealthy, Target
 from drill.writer import ACKNOWLEDGED, FAILED, UNKNOWN, WriteLog, longest_gap, longest_gaps, merge, outcome_of
+from lab import guests
 from tests.program_recorder import ROOT
 
 
@@ -279,3 +280,27 @@ def test_high_load_is_when_a_controller_reported_it_after_the_fault() -> None:
     ]
     assert high_load(lines, fault) == [12.3, 42.0]
     assert high_load(lines[2:3], fault) == []
+
+
+@pytest.mark.parametrize("said", ["Connection timed out during banner exchange\r\nConnection to 192.168.150.11 "
+                                  "port 22 timed out\n", "ssh: connect to host 192.168.150.11 port 22: No route to host\n"])
+def test_a_dial_that_fails_before_the_command_runs_is_retried(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                                              said: str) -> None:
+    answers = [subprocess.CompletedProcess([], 255, "", said)] * 2 + [subprocess.CompletedProcess([], 0, "up\n", "")]
+    monkeypatch.setattr(guests, "ssh", lambda *_, **__: answers.pop(0))
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    assert guests.ssh_dialing(settings, settings.nodes[0], "uptime").stdout == "up\n"
+    assert answers == []
+
+
+def test_a_command_that_ran_and_exited_255_is_not_run_again(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = [subprocess.CompletedProcess([], 255, "", "pcs: cluster exited 255\n")] * 2
+    monkeypatch.setattr(guests, "ssh", lambda *_, **__: answers.pop(0))
+    assert guests.ssh_dialing(settings, settings.nodes[0], "sudo pcs status").returncode == 255
+    assert len(answers) == 1
+
+
+def test_waiting_for_a_whole_cluster_ends_with_why_it_is_not(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Target, "health", lambda self: "redis-1 is not online")
+    with pytest.raises(NotHealthy, match="cluster not healthy after 0s: redis-1 is not online"):
+        Target(settings, Path("/key")).wait_healthy(0)
