@@ -29,6 +29,9 @@ from monitoring.status import ClusterStatus, read
 STACK = "e2e"
 PS_SAMPLES = "/root/e2e-ps-samples"
 """Every process's command line on a node, sampled while the program provisions it."""
+SAMPLES_READER = "test_no_secret_in_any_process_list_during_provisioning"
+"""The test that reads PS_SAMPLES: the nodes are sampled only in a session that runs it (make
+test-long), since the sampler takes about a fifth of an emulated guest's CPU for the whole first up."""
 
 # Five times a second, each process's arguments as ps -o args shows them. Bash builtins only
 # (no ps, no sleep): with a ps and a sleep started five times a second, `pcs --version` took
@@ -178,7 +181,7 @@ def domains_of(settings: Settings) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Deployment]:
+def cluster(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     if not guests.SSH_KEY.exists() or guests.virsh("pool-info", "redis-ha-lab", check=False).returncode != 0:
         pytest.fail("the lab is not up: run `make lab` first")
     # One client network allowed besides the cluster's own, for the exposure tests.
@@ -190,16 +193,19 @@ def cluster() -> Iterator[Deployment]:
         pytest.fail(f"domains {taken} exist: another stack of the lab is up (make down removes the dev stack's)")
     for node in deployment.settings.nodes:
         guests.record_console(deployment.settings.domain_name(node))
+    sampling = any(item.name == SAMPLES_READER for item in request.session.items)
     sampler = threading.Thread(target=sample_process_lists, args=(deployment, deployment.settings), daemon=True)
-    sampler.start()
+    if sampling:
+        sampler.start()
     # Taken before the destroy below deletes the evidence; noted on whichever error ends the
     # session's setup, so that the end of its report says what became of the nodes.
     failed_lab = ""
     try:
         try:
             deployment.up("first up")
-            sampler.join(timeout=60)
-            stop_sampling(deployment, deployment.settings)
+            if sampling:
+                sampler.join(timeout=60)
+                stop_sampling(deployment, deployment.settings)
         except Exception as error:
             failed_lab = lab_state(deployment.settings)
             error.add_note(failed_lab)

@@ -112,6 +112,7 @@ def test_a_libvirt_uri_that_does_not_answer_is_named(probe: LabStack) -> None:
     assert resources(probe) == []
 
 
+@pytest.mark.long
 def test_a_taken_network_name_and_an_unreachable_node_fail_and_destroy_cleans_up(probe: LabStack) -> None:
     # The lab's libvirtd has a network named "default".
     said = failed_up(probe, libvirtUri=guests.URI, networkName="default")

@@ -33,6 +33,7 @@ def replacement_order(events: list[str], resources: tuple[str, ...]) -> list[str
     return seen
 
 
+@pytest.mark.long
 def test_a_preview_of_a_memory_change_replaces_the_replica_first(cluster: Deployment, target: Target) -> None:
     master = target.master()
     replica = target.other(master)

@@ -92,6 +92,7 @@ def test_nodes_present_only_the_host_key_the_program_pins(cluster: Deployment) -
         assert presented == [pinned]
 
 
+@pytest.mark.long
 def test_no_secret_in_any_process_list_during_provisioning(cluster: Deployment) -> None:
     for node in cluster.settings.nodes:
         samples = int(cluster.ssh(node, f"sudo grep -c . {PS_SAMPLES}").strip())

@@ -15,7 +15,7 @@ from drill.target import Target
     # The replica missed every write after its crash: the master, back from its ban, serves again.
     ("replica-then-master-crash", "the crashed master"),
     # The replica took over and acknowledged writes the old master never saw: it serves again.
-    ("new-master-crash", "the new master"),
+    pytest.param("new-master-crash", "the new master", marks=pytest.mark.long),
 ])
 def test_the_instance_holding_every_acknowledged_write_is_promoted(target: Target, fault: str,
                                                                    promoted: str) -> None:

@@ -113,6 +113,7 @@ def test_replication_crosses_the_network_encrypted(target: Target) -> None:
     assert marker.encode() not in traffic
 
 
+@pytest.mark.long
 def test_a_rotation_reaches_both_servers_without_a_pause_in_writes(cluster: Deployment, target: Target) -> None:
     settings = cluster.settings
 
