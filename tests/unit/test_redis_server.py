@@ -89,7 +89,7 @@ def start(settings: Settings, index: int, folder: Path, master_port: int | None 
                                 "--unixsocket", str(folder / "redis.sock"), "--daemonize", "no"],
                                env={"LD_LIBRARY_PATH": str(LIBRARIES)}, stdout=subprocess.DEVNULL)
     server = Server(folder, port, process)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while server.cli("PING", password=admin_password(settings), unix_socket=True) != "PONG":
         assert process.poll() is None, (folder / "log").read_text()[-2000:]
         assert time.monotonic() < deadline, (folder / "log").read_text()[-2000:]
@@ -138,7 +138,7 @@ def test_the_replica_links_over_tls_as_the_replication_user(pair: tuple[Server, 
     master, replica = pair
     admin = admin_password(settings)
     master.cli("SET", "replicated", "yes", user=APPLICATION_USER, password=settings.redis_password)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while "master_link_status:up" not in replica.cli("INFO", "replication", password=admin):
         assert time.monotonic() < deadline, replica.cli("INFO", "replication", password=admin)
         time.sleep(0.2)
