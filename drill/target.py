@@ -158,9 +158,11 @@ class Target:
         Redis, the VIP on the Promoted one, the replica in sync); else what is missing."""
         status = None
         for node in self.settings.nodes:
-            answer = self.ssh(node, "sudo crm_mon --output-as=xml", timeout=60, check=False)
-            if answer.returncode == 0:
-                status = ET.fromstring(answer.stdout)
+            # A node busy with a rejoin's resync on an emulated CPU can take over a minute to
+            # answer: that is a cluster not whole yet, to ask again, not a failed wait.
+            answer = self.answer(node, "sudo crm_mon --output-as=xml", timeout=60)
+            if answer is not None:
+                status = ET.fromstring(answer)
                 break
         if status is None:
             return "no node answers crm_mon"

@@ -304,3 +304,12 @@ def test_waiting_for_a_whole_cluster_ends_with_why_it_is_not(settings: Settings,
     monkeypatch.setattr(Target, "health", lambda self: "redis-1 is not online")
     with pytest.raises(NotHealthy, match="cluster not healthy after 0s: redis-1 is not online"):
         Target(settings, Path("/key")).wait_healthy(0)
+
+
+def test_a_node_too_loaded_to_answer_crm_mon_in_time_is_not_whole_yet(settings: Settings,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(self: Target, node: Node, command: str, **_: object) -> subprocess.CompletedProcess[str]:
+        raise subprocess.TimeoutExpired(["ssh", node.ip, command], 60)
+
+    monkeypatch.setattr(Target, "ssh", slow)
+    assert Target(settings, Path("/key")).health() == "no node answers crm_mon"
