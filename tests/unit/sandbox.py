@@ -99,6 +99,14 @@ class Node:
         free = [gid for gid in range(64000, 65000) if gid not in used]
         self.write("/etc/group", groups + "".join(f"{name}:x:{gid}:\n" for name, gid in zip(names, free, strict=False)))
 
+    def add_user(self, name: str, home: str) -> None:
+        """A system user added to the node's /etc/passwd with a uid this machine does not use, so
+        that a file's owner is the node's whatever this machine's users are."""
+        users = self.seen("/etc/passwd").read_text()
+        used = {int(fields[2]) for fields in (line.split(":") for line in users.splitlines()) if len(fields) > 2}
+        uid = next(uid for uid in range(64000, 65000) if uid not in used)
+        self.write("/etc/passwd", users + f"{name}:x:{uid}:{uid}::{home}:/usr/sbin/nologin\n")
+
     def upper(self, path: str) -> Path:
         """Where a file the script writes at ``path`` lands."""
         return self.folder / "upper" / path.lstrip("/")

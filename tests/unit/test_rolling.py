@@ -349,7 +349,7 @@ DATA = ("/run/vdc", "/var/lib/redis-ha-data", "redis")
 
 def data_node(node: Node, signature: str | None = None) -> None:
     node.write("/run/vdc", "")
-    node.write("/etc/passwd", Path("/etc/passwd").read_text() + "redis:x:996:996::/var/lib/redis:/usr/sbin/nologin\n")
+    node.add_user("redis", "/var/lib/redis")
     node.write("/etc/fstab", "UUID=1234 / ext4 defaults 0 1\n")
     if signature is not None:
         node.set("blkid/vdc", signature)
