@@ -112,6 +112,7 @@ def test_write_through_the_vip_reaches_the_replica(cluster: Deployment) -> None:
     assert replica.get("e2e:key") == value
 
 
+@pytest.mark.long
 def test_bond_failover_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
@@ -163,6 +164,7 @@ def promoted(status: ClusterStatus) -> list[str]:
 
 
 @pytest.mark.matrix
+@pytest.mark.long
 def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployment) -> None:
     settings = cluster.settings
     master = node_with_role(cluster, "master")
@@ -222,6 +224,7 @@ def test_redis_crash_on_the_master_loses_no_acknowledged_write(cluster: Deployme
 
 
 @pytest.mark.matrix
+@pytest.mark.long
 def test_losing_the_masters_vm_loses_no_acknowledged_write(cluster: Deployment) -> None:
     """The master's VM destroyed under writes: the replica fences it and takes over; the VM is
     started again and rejoins as an operator would (drill fault master-vm-destroyed)."""

@@ -46,6 +46,7 @@ def test_pcs_stonith_fence_power_cycles_the_vm(target: Target) -> None:
     print(f"e2e: {replica.name} rejoined, cluster whole after {rejoin(target, replica.name):.0f}s")
 
 
+@pytest.mark.long
 def test_partition_fences_the_replica_and_never_gives_two_masters(target: Target) -> None:
     partition_fences_the_replica(target, "partition")
 

@@ -11,11 +11,12 @@ from drill.faults import FAULTS
 from drill.target import Target
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(("fault", "promoted"), [
     # The replica missed every write after its crash: the master, back from its ban, serves again.
     ("replica-then-master-crash", "the crashed master"),
     # The replica took over and acknowledged writes the old master never saw: it serves again.
-    pytest.param("new-master-crash", "the new master", marks=pytest.mark.long),
+    ("new-master-crash", "the new master"),
 ])
 def test_the_instance_holding_every_acknowledged_write_is_promoted(target: Target, fault: str,
                                                                    promoted: str) -> None:
