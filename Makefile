@@ -27,7 +27,7 @@ help:
 	@echo "make lint       ruff, mypy, shellcheck, yamllint"
 	@echo "make test-unit  unit tests (pure renderers, validation, scripts, Pulumi mocks)"
 	@echo "make test-e2e   end-to-end: pulumi up of a stack on the lab, checks, second up, destroy"
-	@echo "make test-long  end-to-end runs too long for CI: every fault under writes, rolling replacement and its preview, a stopped VM, process lists sampled, TLS rotation, a failed up cleaned up, the second double fault, pcs stonith fence, quorum device and monitoring switched, TLS and exporter cost, stock ratio"
+	@echo "make test-long  end-to-end runs too long for CI: every fault under writes, rolling replacement and its preview, a stopped VM, process lists sampled, TLS rotation, a failed up cleaned up, pcs stonith fence, quorum device and monitoring switched, TLS and exporter cost, stock ratio"
 	@echo "make toolchain  build the Pulumi CLI, language host and plugins (see README, Toolchain)"
 	@echo "make lab        local libvirt lab: namespace, libvirtd, base image, package mirror"
 	@echo "make drill      failover drill and benchmark against the dev stack (DRILL_ARGS=...)"

@@ -32,8 +32,14 @@ PACKAGED_FOLDERS = ("/etc/corosync", "/etc/redis", "/var/lib/pcsd")
 
 
 def _group_ids(group_file: str) -> list[tuple[str, str]]:
-    """(name, gid) of each entry of an /etc/group text."""
+    """(name, id) of each entry of an /etc/group text (or an /etc/passwd one: the id is the uid)."""
     return [(fields[0], fields[2]) for fields in (line.split(":") for line in group_file.splitlines()) if len(fields) > 2]
+
+
+def _unused_ids(entries: str) -> list[int]:
+    """Ids that no entry of an /etc/group or /etc/passwd text uses, from 64000 on."""
+    used = {int(number) for _, number in _group_ids(entries)}
+    return [number for number in range(64000, 65000) if number not in used]
 
 
 @dataclass
@@ -95,16 +101,14 @@ class Node:
         """Groups added to the node's /etc/group with ids this machine does not use, so that a
         file's group is the node's whatever this machine's groups are."""
         groups = self.seen("/etc/group").read_text()
-        used = {int(gid) for _, gid in _group_ids(groups)}
-        free = [gid for gid in range(64000, 65000) if gid not in used]
-        self.write("/etc/group", groups + "".join(f"{name}:x:{gid}:\n" for name, gid in zip(names, free, strict=False)))
+        self.write("/etc/group", groups + "".join(f"{name}:x:{gid}:\n"
+                                                  for name, gid in zip(names, _unused_ids(groups), strict=False)))
 
     def add_user(self, name: str, home: str) -> None:
         """A system user added to the node's /etc/passwd with a uid this machine does not use, so
         that a file's owner is the node's whatever this machine's users are."""
         users = self.seen("/etc/passwd").read_text()
-        used = {int(fields[2]) for fields in (line.split(":") for line in users.splitlines()) if len(fields) > 2}
-        uid = next(uid for uid in range(64000, 65000) if uid not in used)
+        uid = _unused_ids(users)[0]
         self.write("/etc/passwd", users + f"{name}:x:{uid}:{uid}::{home}:/usr/sbin/nologin\n")
 
     def upper(self, path: str) -> Path:
