@@ -84,7 +84,7 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
              for node in target.settings.nodes for when, _, message in target.journal(node, fault_wall - 5)]
     path = critical_path(lines, fault_wall)
     recovery_started = time.monotonic()
-    fault.recover(target, hit.node)
+    recovered = fault.recover(target, hit.node) or ""
     target.wait_healthy(HEALTHY_TIMEOUT_S)
     trial = Trial(
         fault=fault.name, number=number, node=hit.node.name,
@@ -96,7 +96,8 @@ def run_trial(target: Target, fault: Fault, number: int, writers: int, interval_
         note="; ".join(note for note, wrong in (
             ("writes did not resume", not (log.acknowledged and log.acknowledged[-1] > injected)),
             ("the master was fenced", fault.name == "partition" and hit.node == master),
-            (hit.note, bool(hit.note))) if wrong),
+            (hit.note, bool(hit.note)),
+            (recovered, bool(recovered))) if wrong),
         role_rounds=len(watch.rounds.rounds),
         double_master_rounds=len(watch.rounds.double_masters()),
         master_after=master_after,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from components.cloud_init import NIC_NAMES
 from components.pcs_plan import REDIS_CLONE, REDIS_RESOURCE
 from components.settings import Node
-from drill.target import Target
+from drill.target import Target, redis_placements
 
 # Documented in the README as the planned switchover: pcs 0.11 removes the location constraint
 # it creates once the master role has moved.
@@ -50,7 +50,8 @@ class Fault:
     name: str
     inject: Callable[[Target, Node, Node], Hit]
     """(target, master, replica) -> the node hit and when."""
-    recover: Callable[[Target, Node], None]
+    recover: Callable[[Target, Node], str | None]
+    """(target, node hit) -> what the recovery had to do beyond the routine, for the trial's note."""
     writes_stop: bool
     """Whether writes are expected to pause (the drill then waits for them to resume)."""
 
@@ -120,10 +121,48 @@ def _start_vm(target: Target, node: Node) -> None:
     target.wait_ssh(node, 900)
 
 
-def _restart_vm(target: Target, node: Node) -> None:
-    _start_vm(target, node)
+FAILED_START_WAIT_S = 900
+"""How long a rejoined node's Redis is watched for having started, or failed to, there."""
+
+
+def redis_runs_on(status: ET.Element, node: Node) -> bool:
+    """Whether crm_mon shows Redis Promoted or Unpromoted on ``node``."""
+    return any(role in ("Promoted", "Unpromoted") and placed == node.name for role, placed in redis_placements(status))
+
+
+def failed_start(status: ET.Element, node: Node) -> str | None:
+    """Why Redis's start on ``node`` failed, while crm_mon records that failure; None otherwise."""
+    for failure in status.iter("failure"):
+        resource = str(failure.get("op_key")).rsplit("_", 2)[0]
+        if failure.get("node") == node.name and failure.get("task") == "start" and resource == REDIS_RESOURCE:
+            return f"{failure.get('status')}: {failure.get('exitreason') or failure.get('exitstatus')}"
+    return None
+
+
+def start_cluster(target: Target, node: Node) -> str:
+    """The node's cluster services started; then, once its Redis runs or has failed to start, that
+    failure cleared as an operator would. The recipe's stock settings never retry a failed start
+    (start-failure-is-fatal, no failure-timeout): without the cleanup a drill of them would wait
+    out HEALTHY_TIMEOUT_S on a cluster left without its replica (2026-12-07, three trials of four)."""
     # Nodes do not start the cluster at boot by default (startClusterAtBoot: an operator looks first).
     target.ssh(node, "sudo pcs cluster start --wait=600", timeout=700)
+    deadline = time.monotonic() + FAILED_START_WAIT_S
+    while time.monotonic() < deadline:
+        status = target.status()
+        if status is not None:
+            if redis_runs_on(status, node):
+                return ""
+            reason = failed_start(status, node)
+            if reason is not None:
+                _cleanup_redis(target, node)
+                return f"Redis failed to start on the rejoined {node.name} ({reason}): the drill ran pcs resource cleanup"
+        time.sleep(2)
+    return ""
+
+
+def _restart_vm(target: Target, node: Node) -> str:
+    _start_vm(target, node)
+    return start_cluster(target, node)
 
 
 def _switchover(target: Target, master: Node, replica: Node) -> Hit:
@@ -256,10 +295,10 @@ def _replica_outage_then_master_lost(target: Target, master: Node, replica: Node
     return Hit(hit.node, hit.wall_time, hit.on_node_clock, note=refused)
 
 
-def _rejoin(target: Target, fenced: Node) -> None:
+def _rejoin(target: Target, fenced: Node) -> str:
     # The fenced node rebooted without its rules; the survivor still drops its traffic.
     heal(target, target.other(fenced), fenced)
-    target.ssh(fenced, "sudo pcs cluster start --wait=600", timeout=700)
+    return start_cluster(target, fenced)
 
 
 FAULTS = {fault.name: fault for fault in (

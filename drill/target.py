@@ -40,6 +40,13 @@ def _temp_file(prefix: str, text: str) -> Path:
     return Path(path)
 
 
+def redis_placements(status: ET.Element) -> list[tuple[str, str]]:
+    """(role, node name) of each Redis instance crm_mon shows placed on a node."""
+    return [(str(resource.get("role")), str(placed.get("name")))
+            for clone in status.iter("clone") if clone.get("id") == REDIS_CLONE
+            for resource in clone.iter("resource") if (placed := resource.find("node")) is not None]
+
+
 class NotHealthy(TimeoutError):
     """The cluster did not become whole in time (Target.wait_healthy)."""
 
@@ -153,29 +160,26 @@ class Target:
         after = time.time()
         return seconds + microseconds / 1e6 - (before + after) / 2
 
-    def health(self) -> str | None:
-        """None when the cluster is whole (both nodes online, one Promoted and one Unpromoted
-        Redis, the VIP on the Promoted one, the replica in sync); else what is missing."""
-        status = None
+    def status(self) -> ET.Element | None:
+        """crm_mon's XML from the first node that answers, or None when neither does in time."""
         for node in self.settings.nodes:
             # A node busy with a rejoin's resync on an emulated CPU can take over a minute to
             # answer: that is a cluster not whole yet, to ask again, not a failed wait.
             answer = self.answer(node, "sudo crm_mon --output-as=xml", timeout=60)
             if answer is not None:
-                status = ET.fromstring(answer)
-                break
+                return ET.fromstring(answer)
+        return None
+
+    def health(self) -> str | None:
+        """None when the cluster is whole (both nodes online, one Promoted and one Unpromoted
+        Redis, the VIP on the Promoted one, the replica in sync); else what is missing."""
+        status = self.status()
         if status is None:
             return "no node answers crm_mon"
         online = sorted(str(n.get("name")) for n in status.iter("node") if n.get("online") == "true")
         if online != sorted(node.name for node in self.settings.nodes):
             return f"nodes online: {online}"
-        roles: dict[str, str] = {}
-        for clone in status.iter("clone"):
-            if clone.get("id") == REDIS_CLONE:
-                for resource in clone.iter("resource"):
-                    placed = resource.find("node")
-                    if placed is not None:
-                        roles[str(resource.get("role"))] = str(placed.get("name"))
+        roles = dict(redis_placements(status))
         if sorted(roles) != ["Promoted", "Unpromoted"]:
             return f"redis roles: {roles}"
         vip = next((r for r in status.iter("resource") if r.get("id") == VIP_RESOURCE), None)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from drill import benchmark
 from drill.__main__ import DEFAULT_TRIALS
 from drill.analysis import BEFORE_S, BIN_S, Trial, bins, high_load, labelled_as, percentile, steps, summarise, table
 from drill.benchmark import parse_csv
-from drill.faults import FAULTS, wait_fenced
+from drill.faults import FAULTS, failed_start, start_cluster, wait_fenced
 from drill.plot import write_plots
 from drill.roles import RoleRounds, RoleWatch
 from drill.target import NotHealthy, Target
@@ -313,3 +314,60 @@ def test_a_node_too_loaded_to_answer_crm_mon_in_time_is_not_whole_yet(settings: 
 
     monkeypatch.setattr(Target, "ssh", slow)
     assert Target(settings, Path("/key")).health() == "no node answers crm_mon"
+
+
+def crm_status(redis_2_role: str, failures: str = "") -> ET.Element:
+    """crm_mon's XML with Redis Promoted on redis-1 and in ``redis_2_role`` on redis-2."""
+    placed = '<node name="redis-2" id="2" cached="true"/>' if redis_2_role != "Stopped" else ""
+    return ET.fromstring(
+        '<pacemaker-result><resources><clone id="redis-clone" multi_state="true">'
+        '<resource id="redis" role="Promoted" active="true"><node name="redis-1" id="1" cached="true"/></resource>'
+        f'<resource id="redis" role="{redis_2_role}" active="{str(redis_2_role != "Stopped").lower()}">{placed}'
+        f'</resource></clone></resources><failures>{failures}</failures></pacemaker-result>')
+
+
+TIMED_OUT_START = ('<failure op_key="redis_start_0" node="redis-2" exitstatus="error" exitreason="" exitcode="1" '
+                   'call="12" status="Timed Out" interval="0" task="start"/>')
+
+
+def test_a_failed_start_is_told_by_its_resource_node_and_task() -> None:
+    redis_2 = Node("redis-2", "192.168.150.12", ("", ""))
+    assert failed_start(crm_status("Stopped", TIMED_OUT_START), redis_2) == "Timed Out: error"
+    assert failed_start(crm_status("Stopped", TIMED_OUT_START.replace('task="start"', 'task="monitor"')),
+                        redis_2) is None
+    assert failed_start(crm_status("Stopped", TIMED_OUT_START.replace("redis_start_0", "vip_start_0")),
+                        redis_2) is None
+    assert failed_start(crm_status("Stopped", TIMED_OUT_START), Node("redis-1", "192.168.150.11", ("", ""))) is None
+
+
+class Rejoining:
+    """A target whose crm_mon answers come from a list (the last one repeats), recording commands."""
+
+    def __init__(self, answers: list[ET.Element | None]) -> None:
+        self.answers = answers
+        self.commands: list[str] = []
+
+    def status(self) -> ET.Element | None:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def ssh(self, node: Node, command: str, **_: object) -> subprocess.CompletedProcess[str]:
+        self.commands.append(f"{node.name}: {command}")
+        return subprocess.CompletedProcess([], 0, "", "")
+
+
+def test_a_rejoined_nodes_failed_redis_start_is_cleaned_up_and_noted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    redis_2 = Node("redis-2", "192.168.150.12", ("", ""))
+    target = Rejoining([None, crm_status("Stopped"), crm_status("Stopped", TIMED_OUT_START)])
+    note = start_cluster(target, redis_2)  # type: ignore[arg-type]
+    assert target.commands == ["redis-2: sudo pcs cluster start --wait=600", "redis-2: sudo pcs resource cleanup redis"]
+    assert note == "Redis failed to start on the rejoined redis-2 (Timed Out: error): the drill ran pcs resource cleanup"
+
+
+def test_a_rejoined_node_whose_redis_started_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    redis_2 = Node("redis-2", "192.168.150.12", ("", ""))
+    # A failure that failure-timeout expired and a retry overcame: Redis runs, nothing to clear.
+    target = Rejoining([crm_status("Stopped"), crm_status("Unpromoted", TIMED_OUT_START)])
+    assert start_cluster(target, redis_2) == ""  # type: ignore[arg-type]
+    assert target.commands == ["redis-2: sudo pcs cluster start --wait=600"]
