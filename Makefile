@@ -44,7 +44,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
-	$(BIN)/shellcheck -x scripts/*.sh tools/*.sh lab/*.sh .ci/run $$(find tests/unit/stand_ins -maxdepth 1 -type f ! -name '*.py')
+	$(BIN)/shellcheck -x scripts/*.sh scripts/lib/*.sh tools/*.sh lab/*.sh .ci/run $$(find tests/unit/stand_ins -maxdepth 1 -type f ! -name '*.py')
 	$(BIN)/yamllint -s .
 
 # Real redis-server and redis-cli (unpacked from Debian's packages, no service) for the tests

@@ -23,6 +23,8 @@ for _ in $(seq 1 90); do
 done
 # Opened in the saved configuration and in the running one, without --reload (see
 # firewall_ports.sh: a reload can outlast firewall-cmd's D-Bus wait on a loaded node).
+# shellcheck source=scripts/lib/firewall.sh
+source "$(dirname "$0")/lib/firewall.sh"
 declare -A reported=()
 report() {
   if [[ -z "${reported[$1]:-}" ]]; then
@@ -34,15 +36,17 @@ fence_rule="rule family=ipv4 source address=$fence_virtd_address port port=1229 
 for layer in permanent runtime; do
   scope=()
   if [[ "$layer" == permanent ]]; then scope=(--permanent); fi
-  read -r -a open_services <<<"$(firewall-cmd "${scope[@]}" --list-services)"
+  # Listed first: a failed list inside the here-string would go unnoticed.
+  listed="$(firewall "${scope[@]}" --list-services)"
+  read -r -a open_services <<<"$listed"
   for service in ssh high-availability; do
     if [[ " ${open_services[*]} " != *" $service "* ]]; then
-      firewall-cmd "${scope[@]}" --add-service="$service" >/dev/null
+      firewall "${scope[@]}" --add-service="$service" >/dev/null
       report "opened $service"
     fi
   done
-  if [[ -n "$fence_virtd_address" ]] && ! firewall-cmd --quiet "${scope[@]}" --query-rich-rule="$fence_rule"; then
-    firewall-cmd "${scope[@]}" --add-rich-rule="$fence_rule" >/dev/null
+  if [[ -n "$fence_virtd_address" ]] && ! firewall --quiet "${scope[@]}" --query-rich-rule="$fence_rule"; then
+    firewall "${scope[@]}" --add-rich-rule="$fence_rule" >/dev/null
     report "opened 1229/tcp to $fence_virtd_address"
   fi
 done

@@ -22,6 +22,8 @@ done
 # The saved configuration and the running one, each changed rule by rule, without --reload: a
 # reload rebuilds every table, and on a loaded emulated node firewalld took longer to answer it
 # than firewall-cmd waits on D-Bus (25 s; an e2e run here, 2026-11-28: exit 254, nothing printed).
+# shellcheck source=scripts/lib/firewall.sh
+source "$(dirname "$0")/lib/firewall.sh"
 changes=()
 declare -A reported=()
 report() {
@@ -34,19 +36,22 @@ for layer in permanent runtime; do
   scope=()
   if [[ "$layer" == permanent ]]; then scope=(--permanent); fi
   declare -A present=()
+  # Listed first: a failed list inside the loop's redirection would go unnoticed, and the
+  # networks no longer wanted would stay open.
+  listed="$(firewall "${scope[@]}" --list-rich-rules)"
   while IFS= read -r existing; do
     [[ -n "$existing" ]] || continue
     present["$existing"]=1
     for port in "${ports[@]}"; do
       if [[ "$existing" == *"port port=\"$port\" protocol=\"tcp\" accept"* && -z "${wanted[$existing]:-}" ]]; then
-        firewall-cmd "${scope[@]}" --remove-rich-rule="$existing" >/dev/null
+        firewall "${scope[@]}" --remove-rich-rule="$existing" >/dev/null
         report "closed: $existing"
       fi
     done
-  done < <(firewall-cmd "${scope[@]}" --list-rich-rules)
+  done <<<"$listed"
   for wanted_rule in "${!wanted[@]}"; do
     if [[ -z "${present[$wanted_rule]:-}" ]]; then
-      firewall-cmd "${scope[@]}" --add-rich-rule="$wanted_rule" >/dev/null
+      firewall "${scope[@]}" --add-rich-rule="$wanted_rule" >/dev/null
       report "opened: $wanted_rule"
     fi
   done

@@ -86,8 +86,10 @@ if [[ -S "$socket" ]]; then
   fi
 fi
 
-# Each exporter answers HTTP on its address and port (an error status counts: before the
-# cluster is formed, the hacluster exporter's tools have nothing to report).
+# Each exporter answers HTTP on its address and port (an error status counts: an exporter
+# without a landing page says 404). Its landing page, not /metrics: a scrape runs every
+# collector, and the node exporter's systemd collector took 85 s over a D-Bus that firewalld's
+# steps kept busy (CI, stop 29), so a scrape outlasts any probe while the exporter is up.
 answers='
 import sys, urllib.error, urllib.request
 try:
@@ -97,9 +99,9 @@ except urllib.error.HTTPError:
 '
 deadline=$((SECONDS + wait_s))
 for port in "$hacluster_port" "$redis_exporter_port" "$node_port"; do
-  until python3 -c "$answers" "http://$address:$port/metrics" 2>/dev/null; do
+  until python3 -c "$answers" "http://$address:$port/" 2>/dev/null; do
     if ((SECONDS > deadline)); then
-      echo "error: no metrics on http://$address:$port/metrics after ${wait_s}s" >&2
+      echo "error: no exporter answers on http://$address:$port/ after ${wait_s}s" >&2
       systemctl --no-pager status ha_cluster_exporter prometheus-redis-exporter prometheus-node-exporter >&2 || true
       exit 1
     fi

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from components.remote_script import SCRIPTS_DIR
+from components.remote_script import script_text
 
 STAND_INS = Path(__file__).resolve().parent / "stand_ins"
 ROOT = STAND_INS.parents[2]
@@ -142,7 +142,9 @@ class Node:
         assert ran.returncode == 0, ran.stderr
 
     def run(self, script: str, *args: str | int, stdin: str | None = None, env: dict[str, str] | None = None) -> Ran:
-        return self.run_file(str(SCRIPTS_DIR / script), *args, stdin=stdin, env=env)
+        """A script from scripts/ run as the program's commands run it: its text, libraries
+        inlined, as ``bash -c``'s command and its name as $0."""
+        return self._inside(script_text(script), script, *(str(arg) for arg in args), stdin=stdin, env=env)
 
     def run_file(self, path: str, *args: str | int, stdin: str | None = None, env: dict[str, str] | None = None) -> Ran:
         """A script at ``path`` as the node sees it (one a script installed, too), with ``env`` added."""

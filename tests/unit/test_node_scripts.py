@@ -5,10 +5,12 @@ to check, and a readiness check reports ready only when what it checks holds."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import stat
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -191,6 +193,39 @@ def test_exporter_ports_open_together_and_close_to_every_network_when_none_is_li
     assert rich_rules(node) == ['rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept']
     assert node.run("firewall_ports.sh", "exporter", "9664,9121,9100").report == (
         "no change: exporter port 9664 9121 9100 open to no network")
+
+
+def test_a_firewalld_reply_that_outlasts_the_dbus_wait_is_asked_again(node: Node) -> None:
+    """The first two calls are carried out but their replies lost: the rule is added once, and
+    the step reports it; five lost replies in a row fail the step with firewall-cmd's error."""
+    node.set("systemd/active/firewalld")
+    node.set("firewalld-no-reply", "xx")
+    ran = node.run("firewall_ports.sh", "Redis", 6379, "192.168.150.0/24")
+    assert ran.returncode == 0, ran.stderr
+    rule = 'rule family="ipv4" source address="192.168.150.0/24" port port="6379" protocol="tcp" accept'
+    assert ran.report == f"changed: opened: {rule}"
+    assert rich_rules(node) == rich_rules(node, "runtime") == [rule]
+    node.set("firewalld-no-reply", "xxxxx")
+    failed = node.run("firewall_ports.sh", "Redis", 6379, "10.20.0.0/16")
+    assert failed.returncode == 254 and "Did not receive a reply" in failed.stderr
+
+
+def test_the_cluster_firewall_asks_firewalld_again_when_a_reply_is_lost(node: Node) -> None:
+    """firewalld answers that it runs, then loses the replies to the first list and to the first
+    service added twice each: the step opens what it opens with every reply, each once."""
+    node.set("systemd/active/firewalld")
+    node.set("firewalld-no-reply", ".xx.xx")
+    ran = node.run("firewall_cluster.sh", "192.168.150.1")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.report == "changed: enabled firewalld opened ssh opened high-availability opened 1229/tcp to 192.168.150.1"
+    assert services(node) == services(node, "runtime") == ["high-availability", "ssh"]
+    assert rich_rules(node) == rich_rules(node, "runtime") == [
+        'rule family="ipv4" source address="192.168.150.1" port port="1229" protocol="tcp" accept']
+    assert [call for call in node.calls("firewall-cmd") if call[1:] == ["--permanent", "--list-services"]] == [
+        ["firewall-cmd", "--permanent", "--list-services"]] * 3
+    node.set("firewalld-no-reply", ".xxxxx")
+    failed = node.run("firewall_cluster.sh", "192.168.150.1")
+    assert failed.returncode == 254 and "Did not receive a reply" in failed.stderr
 
 
 def test_redis_firewall_fails_when_firewalld_is_down(node: Node) -> None:
@@ -841,6 +876,23 @@ def test_a_package_apt_removes_to_make_room_is_named(node: Node) -> None:
     assert "fence-agents-common" in checked and "fence-agents" not in checked
 
 
+def test_an_install_whose_dpkg_died_is_finished_and_asked_once_more(node: Node) -> None:
+    node.write("/etc/os-release", DEBIAN)
+    node.set("apt/missing", "fence-virt\nredis-server\n")
+    node.set("apt/crashes", "1")
+    ran = node.run("install_packages.sh", "", "false", "redis", "none")
+    assert ran.report == "changed: installed fence-virt redis-server", ran.stderr
+    assert "dpkg-split returned error exit status 11" in ran.stderr and "asking apt once more" in ran.stderr
+    assert node.calls("dpkg") == [["dpkg", "--configure", "-a"]]
+    assert len([call for call in node.calls("apt-get") if "install" in call and "-s" not in call]) == 2
+    # Twice in a row is not a passing fault: the step fails with apt's error and status.
+    node.set("apt/missing", "pcs\n")
+    node.set("apt/crashes", "2")
+    failed = node.run("install_packages.sh", "", "false", "redis", "none")
+    assert failed.returncode == 100 and "E: Sub-process /usr/bin/dpkg returned an error code (1)" in failed.stderr
+    assert "changed:" not in failed.stdout
+
+
 def test_names_every_package_the_source_lacks_before_installing_anything(node: Node) -> None:
     node.write("/etc/os-release", DEBIAN)
     node.set("apt/missing", "fence-virt\nredis-server\npcs\n")
@@ -864,24 +916,36 @@ EXPORTER_UNITS = ("ha_cluster_exporter", "prometheus-redis-exporter", "prometheu
 PASSWORD_FILE = "/etc/redis-ha/redis-exporter-password.json"
 
 
-@pytest.fixture
-def exporters() -> Iterator[list[int]]:
-    """Three stand-in exporters on loopback answering /metrics; their ports."""
-    class Metrics(http.server.BaseHTTPRequestHandler):
+@contextlib.contextmanager
+def stand_in_exporter(answer: Callable[[http.server.BaseHTTPRequestHandler], None]) -> Iterator[int]:
+    """An exporter on loopback that answers every GET with ``answer``; its port."""
+    class Exporter(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/metrics" else 404)
-            self.end_headers()
-            self.wfile.write(b"up 1\n")
+            answer(self)
 
         def log_message(self, *_: object) -> None:
             pass
 
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics) for _ in range(3)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [server.server_address[1] for server in servers]
-    for server in servers:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Exporter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
         server.shutdown()
+
+
+def metrics(request: http.server.BaseHTTPRequestHandler) -> None:
+    """/metrics, and 404 for any other path (an exporter without a landing page)."""
+    request.send_response(200 if request.path == "/metrics" else 404)
+    request.end_headers()
+    request.wfile.write(b"up 1\n")
+
+
+@pytest.fixture
+def exporters() -> Iterator[list[int]]:
+    """Three stand-in exporters on loopback answering /metrics; their ports."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(stand_in_exporter(metrics)) for _ in range(3)]
 
 
 def run_monitoring(node: Node, ports: list[int], *tls: str, wait: int = 5) -> Ran:
@@ -927,28 +991,31 @@ def test_exporters_listen_on_the_address_given_read_the_password_from_a_file_and
 
 def test_an_exporter_answering_with_an_error_counts_as_up(node: Node, exporters: list[int]) -> None:
     """Before the cluster is formed the hacluster exporter's tools fail, and it may say so with a 500."""
-    class Failing(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_error(500)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    failing = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    threading.Thread(target=failing.serve_forever, daemon=True).start()
-    try:
-        with_prometheus_user(node)
-        ran = run_monitoring(node, [failing.server_address[1], *exporters[1:]], wait=2)
-        assert ran.returncode == 0, ran.stderr
-    finally:
-        failing.shutdown()
+    with_prometheus_user(node)
+    with stand_in_exporter(lambda request: request.send_error(500)) as failing:
+        ran = run_monitoring(node, [failing, *exporters[1:]], wait=2)
+    assert ran.returncode == 0, ran.stderr
 
 
 def test_an_exporter_that_never_answers_is_named(node: Node, exporters: list[int]) -> None:
     with_prometheus_user(node)
     ran = run_monitoring(node, [exporters[0], 9, exporters[2]], wait=2)
     assert ran.returncode == 1
-    assert "error: no metrics on http://127.0.0.1:9/metrics after 2s" in ran.stderr
+    assert "error: no exporter answers on http://127.0.0.1:9/ after 2s" in ran.stderr
+
+
+def test_an_exporter_whose_scrape_outlasts_the_probe_is_up(node: Node, exporters: list[int]) -> None:
+    """The node exporter's systemd collector can take a minute over a busy D-Bus: its landing
+    page still answers at once, and that is what says the exporter listens."""
+    def slow_scrape(request: http.server.BaseHTTPRequestHandler) -> None:
+        if request.path == "/metrics":
+            time.sleep(8)
+        metrics(request)
+
+    with_prometheus_user(node)
+    with stand_in_exporter(slow_scrape) as slow:
+        ran = run_monitoring(node, [*exporters[:2], slow], wait=2)
+    assert ran.returncode == 0, ran.stderr
 
 
 def test_removing_monitoring_purges_the_exporters_and_their_password(node: Node, exporters: list[int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
 import subprocess
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from components.libvirt_xml import render_cmdlines, render_no_dns_xslt, render_t
 from components.pcs_plan import cluster_properties, constraint_commands, redis_command, resource_plan, serialise, vip_command
 from components.redis_conf import render_redis_conf
 from components.redis_users import admin_password, replication_password
-from components.remote_script import command_line, script_hash, script_text
+from components.remote_script import SCRIPTS_DIR, command_line, script_hash, script_text
 from components.settings import Settings
 from tests.unit.conftest import PUBLIC_KEY, REDIS_PASSWORD
 
@@ -201,6 +202,17 @@ def test_command_line_round_trips_arguments_through_a_shell() -> None:
 def test_script_hash_follows_content() -> None:
     assert script_hash("wait_ready.sh") != script_hash("install_packages.sh")
     assert len(script_hash("wait_ready.sh")) == 64
+
+
+def test_a_script_reaches_the_node_with_its_libraries_inlined_and_sources_nothing() -> None:
+    """The node has no scripts folder: a library a script sources travels inside its text, and
+    an edit of the library changes the hash of every script that uses it."""
+    library = (SCRIPTS_DIR / "lib" / "firewall.sh").read_text()
+    for script in ("firewall_cluster.sh", "firewall_ports.sh"):
+        assert 'source "$(dirname "$0")/lib/firewall.sh"' in (SCRIPTS_DIR / script).read_text()
+        assert library.rstrip("\n") in script_text(script)
+    shipped = {script.name: script_text(script.name) for script in SCRIPTS_DIR.glob("*.sh")}
+    assert not [name for name, text in shipped.items() if re.search(r"^\s*(source|\.) .*dirname", text, re.MULTILINE)]
 
 
 @pytest.mark.parametrize(("cmdline", "expected"), [

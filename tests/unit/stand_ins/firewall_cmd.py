@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """firewall-cmd: zones' services, ports and rich rules, permanent and runtime, in
 $STAND_IN_STATE/firewalld.json; running while systemd has firewalld active. Rich rules are
-compared and listed in firewalld's canonical form (every value quoted)."""
+compared and listed in firewalld's canonical form (every value quoted). While
+$STAND_IN_STATE/firewalld-no-reply holds characters, each is the outcome of the next call: "."
+answered, "x" carried out and then failed as a reply that outlasted firewall-cmd's D-Bus wait
+does (exit 254)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shlex
 import sys
@@ -18,6 +23,24 @@ def canonical(rule: str) -> str:
         key, equals, value = token.partition("=")
         tokens.append(f'{key}="{value}"' if equals else token)
     return " ".join(tokens)
+
+
+NO_REPLY = ("Error: Did not receive a reply. Possible causes include: the remote application did not send a "
+            "reply, the message bus security policy blocked the reply, the reply timeout expired, or the network "
+            "connection was broken.\n")
+
+
+def replied(args: list[str]) -> int:
+    no_reply = STATE / "firewalld-no-reply"
+    outcomes = no_reply.read_text().strip() if no_reply.exists() else ""
+    if outcomes:
+        no_reply.write_text(outcomes[1:])
+    if not outcomes.startswith("x"):
+        return main(args)
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(args)
+    sys.stderr.write(NO_REPLY)
+    return 254
 
 
 def main(args: list[str]) -> int:
@@ -77,4 +100,4 @@ def main(args: list[str]) -> int:
     return 0
 
 
-sys.exit(main(sys.argv[1:]))
+sys.exit(replied(sys.argv[1:]))
