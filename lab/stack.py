@@ -210,6 +210,12 @@ class LabStack:
         deployment: dict[str, Any] = json.loads(pulumi_cli("stack", "export", "--stack", self.name).stdout)
         return deployment
 
+    def state(self) -> list[dict[str, Any]]:
+        """Every resource the backend's state holds, the root Stack resource included: a failed up
+        leaves at least that one, and `pulumi stack rm` refuses a stack whose state holds any."""
+        resources: list[dict[str, Any]] = self.export()["deployment"].get("resources") or []
+        return resources
+
     def remove(self) -> None:
         """The stack (which must hold no resources) and its configuration file."""
         if self.exists():

@@ -214,7 +214,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     finally:
         try:
             # test_teardown.py removes the stack once it has checked the destroy.
-            if stack.exists() and stack.export()["deployment"].get("resources"):
+            if stack.exists() and stack.state():
                 deployment.destroy("destroy at the end of the session")
         except Exception as error:
             if failed_lab:
@@ -249,7 +249,14 @@ def target(cluster: Deployment) -> Target:
     """The session's cluster as the drill reaches it, once it is whole."""
     target = Target(cluster.settings, guests.SSH_KEY)
     if not _not_whole:
-        target.wait_healthy(HEALTHY_TIMEOUT_S)
+        try:
+            target.wait_healthy(HEALTHY_TIMEOUT_S)
+        except NotHealthy as error:
+            # Said at once, with what crm_mon shows: a CI run whose time runs out never reaches
+            # the report at the end (stop 30 ended with only a row of E's).
+            shown = {node.name: target.answer(node, "sudo crm_mon -1rf", timeout=60) for node in cluster.settings.nodes}
+            print(f"e2e: {error}; crm_mon on each node: {shown}", flush=True)
+            raise
         return target
     try:
         target.wait_healthy(RECHECK_TIMEOUT_S)

@@ -35,8 +35,7 @@ def probe() -> Iterator[LabStack]:
                              "networkCidr": "192.168.152.0/24"})
     stack.create()
     yield stack
-    # A failed up leaves at least the root Stack resource, which `pulumi stack rm` refuses too.
-    if stack.export()["deployment"].get("resources"):
+    if stack.state():
         stack.destroy(on_output=lambda line: None)
     stack.remove()
 
@@ -45,7 +44,7 @@ def resources(stack: LabStack) -> list[str]:
     """The stack's resources in the backend's state: what the program made. Not its root Stack
     resource, nor the engine's own provider (pulumi:providers:pulumi), which the program's
     readStackOutputs invoke registers and which stands for nothing outside the state."""
-    return [resource["urn"].rsplit("::", 1)[-1] for resource in stack.export()["deployment"].get("resources", [])
+    return [resource["urn"].rsplit("::", 1)[-1] for resource in stack.state()
             if resource["type"] not in ("pulumi:pulumi:Stack", "pulumi:providers:pulumi")]
 
 

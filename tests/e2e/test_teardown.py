@@ -37,7 +37,7 @@ def test_destroy_leaves_nothing_of_the_stack(cluster: Deployment) -> None:
                                                            check=False).returncode == 0 else [],
         "fence_virtd": processes("fence_virtd"),
         "corosync-qnetd": processes("corosync-qnetd"),
-        "state": cluster.stack.export()["deployment"].get("resources") or [],
+        "state": cluster.stack.state(),
     }
     print(f"e2e: left after destroy: {left}")
     assert left == {key: [] for key in left}
