@@ -93,17 +93,17 @@ install_debian() {
   # What apt removes to make room, said out loud. On Debian 13 that is cloud-init: it conflicts
   # with firewalld (their boot orderings form a cycle). It configured this node at first boot and
   # what it wrote stays (network, hostname, users, host key); a rebooted node does without it.
+  local install=(apt-get "${apt_options[@]}" install -q -y --no-install-recommends "${missing[@]}")
   local removed
-  removed="$(apt-get "${apt_options[@]}" install -s -q -y --no-install-recommends "${missing[@]}" \
-             | awk '$1 == "Remv" {printf "%s%s", sep, $2; sep=" "}')"
+  removed="$("${install[@]}" -s | awk '$1 == "Remv" {printf "%s%s", sep, $2; sep=" "}')"
   # A dpkg run can die of a fault of the node rather than of a package: on an emulated node in
   # CI (2026-12-07) dpkg-split crashed with a general protection fault mid-unpack, and apt exited
   # 100. dpkg then finishes what that run left half done and apt is asked once more; a package
   # that really fails to install fails again, with apt's error.
-  if ! apt-get "${apt_options[@]}" install -q -y --no-install-recommends "${missing[@]}"; then
+  if ! "${install[@]}"; then
     echo "apt-get install failed: finishing dpkg's interrupted run and asking apt once more" >&2
     dpkg --configure -a
-    apt-get "${apt_options[@]}" install -q -y --no-install-recommends "${missing[@]}"
+    "${install[@]}"
   fi
   echo "changed: installed ${missing[*]}${removed:+; removed $removed, which conflicts with them}"
 }
